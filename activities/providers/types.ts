@@ -1,0 +1,158 @@
+/**
+ * The one interface every calendar provider implements (CalDAV/iCloud, ICS, and later Google and
+ * Microsoft). The sync engine (activities/calendar-sync.ts) only ever talks to this interface; a
+ * new provider is a new folder under activities/providers/ plus one line in registry.ts.
+ */
+
+export type ProviderKind = 'google' | 'microsoft' | 'icloud' | 'caldav' | 'ics';
+
+/** A half-open UTC interval [start, end). */
+export interface TimeWindow {
+  start: Date;
+  end: Date;
+}
+
+/** What the adapter learns when it verifies access. */
+export interface AccountInfo {
+  /** The account's e-mail / login, shown to the user as `accountEmail`. */
+  accountEmail: string | null;
+}
+
+/** A calendar as the provider lists it. `externalId` is stable across listings (CalDAV: collection URL). */
+export interface ProviderCalendar {
+  externalId: string;
+  name: string;
+  color: string | null;
+  readOnly: boolean;
+  /** The provider's own notion of a primary/default calendar (not our `isPrimary`). */
+  providerPrimary: boolean;
+}
+
+/**
+ * One concrete occurrence of an event, already normalised: recurring series are expanded inside the
+ * sync window (EXDATE and RECURRENCE-ID overrides applied), cancelled instances dropped, times in UTC.
+ */
+export interface Occurrence {
+  /** Stable within its source object: '' for a single event, else the occurrence's original start (ISO, UTC). */
+  occurrenceKey: string;
+  uid: string;
+  start: Date;
+  end: Date;
+  allDay: boolean;
+  /** false for TRANSP:TRANSPARENT / "free" events. */
+  busy: boolean;
+  status: 'confirmed' | 'tentative';
+  title: string | null;
+  /** Set when the event is one we wrote ourselves (invariant 4: no echo). */
+  calbridgeId: string | null;
+}
+
+/**
+ * One provider-side object (CalDAV resource, ICS VEVENT group by UID, Google event, Graph event) and
+ * the occurrences it yields inside the window. An object whose occurrences are all outside the window
+ * (or all cancelled) has `occurrences: []`, which means "none of it is imported".
+ */
+export interface SourceObject {
+  /** Stable key of the provider object (CalDAV: resource href; ICS: UID). */
+  key: string;
+  /** Version tag used to skip unchanged objects on a later full listing (CalDAV ETag); null if none. */
+  etag: string | null;
+  occurrences: Occurrence[];
+}
+
+/** Opaque, JSON-serialisable, provider-owned sync position (sync-token, ctag, feed ETag, page token...). */
+export type SyncCursor = Record<string, unknown>;
+
+/**
+ * One page of changes. The consumer applies `upserts`/`removed`, marks `unchanged` keys as still
+ * present, then stores `cursor`. For a full sync (`full: true`) the consumer deletes, once a page
+ * says `complete: true`, every object it holds for the calendar that no page of this full sync
+ * mentioned (upserted or unchanged).
+ */
+export interface ChangePage {
+  full: boolean;
+  upserts: SourceObject[];
+  /** Keys known to exist and unchanged (same etag as `known`); only meaningful in a full sync. */
+  unchanged: string[];
+  /** Keys deleted on the provider (incremental sync). */
+  removed: string[];
+  /** Cursor to store once this page is applied; resuming with it continues after this page. */
+  cursor: SyncCursor;
+  /** True on the last page: after it the calendar is in sync as of `cursor`. */
+  complete: boolean;
+}
+
+export interface FetchChangesInput {
+  calendar: { externalId: string };
+  window: TimeWindow;
+  /** null → full sync from scratch. A cursor from an unfinished full sync resumes that full sync. */
+  cursor: SyncCursor | null;
+  /** ETags the consumer already holds, by object key, so a full listing can skip unchanged objects. */
+  known: ReadonlyMap<string, string | null>;
+}
+
+/** An event we write to a provider calendar. `id` is our id: the provider identity is derived from it. */
+export interface OutboundEvent {
+  id: string;
+  title: string;
+  description?: string;
+  start: Date;
+  end: Date;
+  /** IANA zone used for display in the provider. */
+  timeZone: string;
+  location?: string;
+  organizer?: { name?: string; email: string };
+  attendees?: { name?: string; email: string }[];
+  /** Raised by the caller on every change (iTIP). */
+  sequence: number;
+}
+
+/** Where an event we wrote lives on the provider, enough to update or delete it. */
+export interface EventRef {
+  /** Provider identity (CalDAV: resource href; Google: event id; Graph: event id). */
+  externalId: string;
+  etag: string | null;
+}
+
+export interface PushChannel {
+  channelId: string;
+  resourceId: string | null;
+  expiresAt: Date;
+}
+
+export interface CalendarProvider {
+  readonly kind: ProviderKind;
+  /** Checks the credentials and reachability. Throws CredentialsRejectedError / ProviderUnreachableError. */
+  verifyAccess(): Promise<AccountInfo>;
+  listCalendars(): Promise<ProviderCalendar[]>;
+  /** Yields pages of changes since `cursor`; throws CursorExpiredError when the cursor is no longer valid. */
+  fetchChanges(input: FetchChangesInput): AsyncIterable<ChangePage>;
+  /** Idempotent: a second call with the same `event.id` returns the first event, never a duplicate. */
+  createEvent(calendar: { externalId: string }, event: OutboundEvent): Promise<EventRef>;
+  updateEvent(calendar: { externalId: string }, ref: EventRef, event: OutboundEvent): Promise<EventRef>;
+  /** Deleting an event that is already gone succeeds. */
+  deleteEvent(calendar: { externalId: string }, ref: EventRef): Promise<void>;
+  /** Present only for providers with push notifications (Google, Microsoft). */
+  push?: {
+    subscribe(calendar: { externalId: string }, channel: { address: string; token: string }): Promise<PushChannel>;
+    renew(calendar: { externalId: string }, channel: PushChannel, token: string): Promise<PushChannel>;
+    stop(channel: PushChannel): Promise<void>;
+  };
+}
+
+/** What an adapter is built from: the stored connection with its credentials decrypted. */
+export interface ProviderConnection {
+  provider: ProviderKind;
+  /** CalDAV: server root or discovery URL; iCloud: ICLOUD_CALDAV_URL; ICS: the feed URL. */
+  serverUrl: string | null;
+  /** Decrypted secrets: `{ username, password }` for CalDAV/iCloud, `{ url }` for ICS, tokens for OAuth. */
+  credentials: Record<string, unknown>;
+}
+
+/** Environment an adapter runs in; tests point URLs at local servers. */
+export interface ProviderContext {
+  /** Per-request timeout in milliseconds. */
+  requestTimeoutMs: number;
+  /** User-Agent sent to providers. */
+  userAgent: string;
+}
