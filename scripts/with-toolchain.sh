@@ -23,8 +23,10 @@ fi
 # Reinstall when package-lock.json changed since the last install.
 stamp="node_modules/.calbridge-lock"
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  echo "calbridge: installing dependencies (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "calbridge: installing dependencies from package-lock.json" >&2
+  # Not `npm ci`: the registry mirror here lacks other platforms' optional binaries, which npm ci
+  # insists on finding in the lock file. `npm install` with an in-sync lock file installs exactly it.
+  npm install --no-audit --no-fund --loglevel=error >&2
   cp package-lock.json "$stamp"
 fi
 
