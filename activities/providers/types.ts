@@ -134,7 +134,10 @@ export interface CalendarProvider {
   deleteEvent(calendar: { externalId: string }, ref: EventRef): Promise<void>;
   /** Present only for providers with push notifications (Google, Microsoft). */
   push?: {
-    subscribe(calendar: { externalId: string }, channel: { address: string; token: string }): Promise<PushChannel>;
+    subscribe(
+      calendar: { externalId: string },
+      channel: { address: string; token: string },
+    ): Promise<PushChannel>;
     renew(calendar: { externalId: string }, channel: PushChannel, token: string): Promise<PushChannel>;
     stop(channel: PushChannel): Promise<void>;
   };

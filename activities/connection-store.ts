@@ -1,0 +1,52 @@
+/**
+ * Loading a connection's credentials and opening its provider adapter. Shared by the activities and
+ * the API (which verifies credentials synchronously at create/reconnect).
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { CalendarConnection } from '../db/entities/index.ts';
+import type { Config } from '../platform/config.ts';
+import { decryptJson, encryptJson } from '../platform/crypto.ts';
+import { providerContext } from './providers/module.ts';
+import { providerModule } from './providers/registry.ts';
+import type { CalendarProvider, ProviderKind } from './providers/types.ts';
+
+/** Credentials are bound to their connection id (AES-GCM associated data). */
+const aad = (connectionId: string) => `calendar_connections:${connectionId}`;
+
+export function sealCredentials(
+  config: Config,
+  connectionId: string,
+  credentials: Record<string, unknown>,
+): Buffer {
+  return encryptJson(config.encryptionKey, credentials, aad(connectionId));
+}
+
+export function openProvider(
+  config: Config,
+  parts: { provider: ProviderKind; serverUrl: string | null; credentials: Record<string, unknown> },
+): CalendarProvider {
+  return providerModule(parts.provider).create(parts, providerContext(config));
+}
+
+/** Opens the adapter for a stored connection, decrypting its credentials. */
+export async function openStoredProvider(em: EntityManager, config: Config, connectionId: string) {
+  const connection = await em.findOneOrFail(
+    CalendarConnection,
+    { id: connectionId },
+    { populate: ['credentials'] },
+  );
+  if (!connection.credentials) throw new Error(`Connection ${connectionId} has no credentials`);
+  const credentials = decryptJson<Record<string, unknown>>(
+    config.encryptionKey,
+    Buffer.from(connection.credentials),
+    aad(connectionId),
+  );
+  return {
+    connection,
+    provider: openProvider(config, {
+      provider: connection.provider,
+      serverUrl: connection.serverUrl ?? null,
+      credentials,
+    }),
+  };
+}

@@ -1,0 +1,10 @@
+/** All activities, built over their dependencies. The worker registers exactly this object. */
+import { createConnectionActivities } from './connection.ts';
+import type { ActivityDeps } from './deps.ts';
+import { createEmailActivities } from './email.ts';
+
+export function createActivities(deps: ActivityDeps) {
+  return { ...createEmailActivities(deps), ...createConnectionActivities(deps) };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { ProviderModule } from '../module.ts';
+import { createCalDavProvider } from './index.ts';
+
+const secret = z.string().min(1).max(1024);
+
+/** Any CalDAV server, with its URL, a username and a password. */
+export const caldavModule: ProviderModule = {
+  kind: 'caldav',
+  authorization: 'password',
+  connectBody: z.object({
+    serverUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
+    username: z.string().trim().min(1).max(320),
+    password: secret,
+  }),
+  toStored: (body) => ({
+    serverUrl: String(body.serverUrl),
+    credentials: { username: body.username, password: body.password },
+    accountEmail: String(body.username),
+    identity: `${new URL(String(body.serverUrl)).host}|${String(body.username).toLowerCase()}`,
+  }),
+  create: (connection, context) => createCalDavProvider(connection, context),
+  pollSeconds: (config) => config.CALDAV_POLL_SECONDS,
+};
+
+/** iCloud: CalDAV at ICLOUD_CALDAV_URL with an Apple ID and an app-specific password. */
+export const icloudModule: ProviderModule = {
+  kind: 'icloud',
+  authorization: 'password',
+  connectBody: z.object({
+    username: z.string().trim().min(1).max(320),
+    appPassword: secret,
+  }),
+  toStored: (body, config) => ({
+    serverUrl: config.ICLOUD_CALDAV_URL,
+    credentials: { username: body.username, password: body.appPassword },
+    accountEmail: String(body.username),
+    identity: String(body.username).toLowerCase(),
+  }),
+  create: (connection, context) => createCalDavProvider(connection, context),
+  pollSeconds: (config) => config.CALDAV_POLL_SECONDS,
+};

@@ -1,0 +1,303 @@
+/**
+ * A read-only iCalendar feed ("subscribe by URL"): one calendar, always fully listed.
+ *
+ * We fetch the feed ourselves rather than through node-ical's fromURL: that one throws on every
+ * non-2xx (304 included) and hides the response headers, and we need conditional requests, typed
+ * errors and Retry-After.
+ */
+import { createHash } from 'node:crypto';
+import {
+  CredentialsRejectedError,
+  InvalidDataError,
+  NotFoundError,
+  type ProviderError,
+  ProviderUnreachableError,
+  RateLimitedError,
+  ReadOnlyError,
+  TransientProviderError,
+} from '../errors.ts';
+import { type ICalendarFeed, parseICalendarFeed } from '../ical/normalize.ts';
+import type {
+  CalendarProvider,
+  ChangePage,
+  FetchChangesInput,
+  ProviderCalendar,
+  ProviderConnection,
+  ProviderContext,
+  SourceObject,
+  SyncCursor,
+} from '../types.ts';
+
+/** What fetchChanges stores between runs. Small on purpose: no UIDs, no body. */
+interface IcsCursor {
+  etag: string | null;
+  lastModified: string | null;
+  fetchedAt: string;
+  /** The window the last listing was computed for: a 304 only means "unchanged" for the same window. */
+  window: { start: string; end: string } | null;
+}
+
+interface Feed {
+  /** Fetchable URL: webcal → https, user-info moved to `authorization`. */
+  url: URL;
+  authorization: string | null;
+  /** `ics:` + SHA-256 of the configured URL: stable, and reveals nothing of a secret token in it. */
+  calendarId: string;
+}
+
+type FetchResult =
+  | { kind: 'notModified'; etag: string | null; lastModified: string | null }
+  | { kind: 'ok'; body: string; etag: string | null; lastModified: string | null };
+
+const NO_WINDOW = { start: new Date(0), end: new Date(0) };
+
+export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext): CalendarProvider {
+  let feed: Feed | null = null;
+  // Resolved on first use so that a broken stored URL surfaces as a typed error from a call, not as
+  // a throw while the registry builds adapters.
+  const getFeed = (): Feed => {
+    feed ??= resolveFeed(conn);
+    return feed;
+  };
+
+  async function fetchFeed(conditional: { etag: string | null; lastModified: string | null } | null) {
+    return fetchIcs(getFeed(), ctx, conditional);
+  }
+
+  const readOnly = async (): Promise<never> => {
+    throw new ReadOnlyError('ICS feeds are read-only');
+  };
+
+  return {
+    kind: 'ics',
+
+    async verifyAccess() {
+      const result = await fetchFeed(null);
+      if (result.kind === 'ok') parseICalendarFeed(result.body, NO_WINDOW);
+      return { accountEmail: null };
+    },
+
+    async listCalendars(): Promise<ProviderCalendar[]> {
+      const { url, calendarId } = getFeed();
+      const result = await fetchFeed(null);
+      const parsed: ICalendarFeed | null =
+        result.kind === 'ok' ? parseICalendarFeed(result.body, NO_WINDOW) : null;
+      return [
+        {
+          externalId: calendarId,
+          name: parsed?.name ?? url.hostname,
+          color: parsed?.color ?? null,
+          readOnly: true,
+          providerPrimary: false,
+        },
+      ];
+    },
+
+    fetchChanges(input: FetchChangesInput): AsyncIterable<ChangePage> {
+      return fetchChanges(input);
+    },
+
+    createEvent: readOnly,
+    updateEvent: readOnly,
+    deleteEvent: readOnly,
+  };
+
+  async function* fetchChanges(input: FetchChangesInput): AsyncGenerator<ChangePage> {
+    const { calendarId } = getFeed();
+    if (input.calendar.externalId !== calendarId) {
+      throw new NotFoundError('This ICS connection has a single calendar and it is not the one asked for');
+    }
+    const previous = readCursor(input.cursor);
+    const window = { start: input.window.start.toISOString(), end: input.window.end.toISOString() };
+    // Occurrences depend on the window as much as on the feed: a feed unchanged since a listing for
+    // another window still has to be expanded again, so ask for it unconditionally.
+    const sameWindow = previous?.window?.start === window.start && previous.window.end === window.end;
+    const result = await fetchFeed(previous && sameWindow ? previous : null);
+    const fetchedAt = new Date().toISOString();
+
+    if (result.kind === 'notModified') {
+      yield {
+        full: true,
+        upserts: [],
+        unchanged: [...input.known.keys()],
+        removed: [],
+        cursor: cursorOf({
+          etag: result.etag ?? previous?.etag ?? null,
+          lastModified: result.lastModified ?? previous?.lastModified ?? null,
+          fetchedAt,
+          window,
+        }),
+        complete: true,
+      };
+      return;
+    }
+
+    const parsed = parseICalendarFeed(result.body, input.window);
+    const upserts: SourceObject[] = [];
+    const unchanged: string[] = [];
+    for (const [uid, object] of parsed.objects) {
+      // The tag covers the component text and what we made of it, so it changes when the window
+      // brings other occurrences into view or a VTIMEZONE changes, not only when the VEVENT does.
+      const etag = createHash('sha256')
+        .update(object.sourceText)
+        .update('\0')
+        .update(JSON.stringify(object.occurrences))
+        .digest('hex')
+        .slice(0, 32);
+      if (input.known.get(uid) === etag) unchanged.push(uid);
+      else upserts.push({ key: uid, etag, occurrences: object.occurrences });
+    }
+    yield {
+      full: true,
+      upserts,
+      unchanged,
+      removed: [],
+      cursor: cursorOf({ etag: result.etag, lastModified: result.lastModified, fetchedAt, window }),
+      complete: true,
+    };
+  }
+}
+
+function resolveFeed(conn: ProviderConnection): Feed {
+  const configured =
+    typeof conn.credentials.url === 'string' && conn.credentials.url.trim() !== ''
+      ? conn.credentials.url.trim()
+      : conn.serverUrl?.trim() || null;
+  if (!configured) throw new InvalidDataError('The ICS connection has no feed URL');
+  const normalized = configured.replace(/^webcals?:\/\//i, 'https://');
+  let url: URL;
+  try {
+    url = new URL(normalized);
+  } catch {
+    throw new InvalidDataError('The ICS feed URL is not a valid URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidDataError(`The ICS feed URL must be http(s) or webcal, not ${url.protocol}`);
+  }
+  let authorization: string | null = null;
+  if (url.username || url.password) {
+    // fetch refuses URLs with credentials; send them as the Basic auth they stand for.
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  const calendarId = `ics:${createHash('sha256').update(normalized).digest('hex').slice(0, 32)}`;
+  return { url, authorization, calendarId };
+}
+
+async function fetchIcs(
+  feed: Feed,
+  ctx: ProviderContext,
+  conditional: { etag: string | null; lastModified: string | null } | null,
+): Promise<FetchResult> {
+  const headers: Record<string, string> = {
+    'User-Agent': ctx.userAgent,
+    Accept: 'text/calendar, text/plain;q=0.5, */*;q=0.1',
+  };
+  if (feed.authorization) headers.Authorization = feed.authorization;
+  if (conditional?.etag) headers['If-None-Match'] = conditional.etag;
+  if (conditional?.lastModified) headers['If-Modified-Since'] = conditional.lastModified;
+  // Messages name the host only: the path and query of a feed URL are often its secret.
+  const host = feed.url.host;
+
+  let response: Response;
+  try {
+    response = await fetch(feed.url, {
+      headers,
+      signal: AbortSignal.timeout(ctx.requestTimeoutMs),
+      redirect: 'follow',
+    });
+  } catch (error) {
+    throw networkError(error, host, ctx.requestTimeoutMs);
+  }
+  const validators = {
+    etag: response.headers.get('etag'),
+    lastModified: response.headers.get('last-modified'),
+  };
+  if (response.status === 304) {
+    await response.body?.cancel();
+    return { kind: 'notModified', ...validators };
+  }
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    throw statusError(response, host);
+  }
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await response.arrayBuffer();
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'TimeoutError' || name === 'AbortError')
+      throw networkError(error, host, ctx.requestTimeoutMs);
+    throw new TransientProviderError(
+      `ICS feed at ${host}: the response broke off (${(error as Error).message})`,
+    );
+  }
+  return { kind: 'ok', body: decodeBody(bytes, response.headers.get('content-type')), ...validators };
+}
+
+function networkError(error: unknown, host: string, timeoutMs: number): ProviderError {
+  const { name, message, cause } = error as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new ProviderUnreachableError(`ICS feed at ${host} did not answer within ${timeoutMs} ms`);
+  }
+  const detail = cause?.code ?? cause?.message ?? message ?? String(error);
+  return new ProviderUnreachableError(`ICS feed at ${host} is unreachable (${detail})`);
+}
+
+function statusError(response: Response, host: string): ProviderError {
+  const { status } = response;
+  const what = `ICS feed at ${host} answered ${status}`;
+  if (status === 401 || status === 403) return new CredentialsRejectedError(`${what}: access denied`);
+  if (status === 404 || status === 410)
+    return new NotFoundError(`${what}: the feed does not exist (any more)`);
+  if (status === 429)
+    return new RateLimitedError(`${what}: rate limited`, retryAfterMs(response.headers.get('retry-after')));
+  if (status === 408 || status >= 500) return new TransientProviderError(what);
+  return new InvalidDataError(`${what}, which is not a feed`);
+}
+
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+export function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  if (!header) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+function decodeBody(bytes: ArrayBuffer, contentType: string | null): string {
+  const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+  if (charset) {
+    try {
+      return new TextDecoder(charset).decode(bytes);
+    } catch {
+      // An unknown label: iCalendar is UTF-8 by default (RFC 5545 3.1.4).
+    }
+  }
+  return new TextDecoder('utf-8').decode(bytes);
+}
+
+function readCursor(cursor: SyncCursor | null): IcsCursor | null {
+  if (!cursor) return null;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+  const window = cursor.window as { start?: unknown; end?: unknown } | null | undefined;
+  const start = text(window?.start);
+  const end = text(window?.end);
+  return {
+    etag: text(cursor.etag),
+    lastModified: text(cursor.lastModified),
+    fetchedAt: text(cursor.fetchedAt) ?? '',
+    window: start && end ? { start, end } : null,
+  };
+}
+
+function cursorOf(cursor: IcsCursor): SyncCursor {
+  return { ...cursor };
+}

@@ -1,0 +1,36 @@
+/**
+ * What the rest of the system needs to know about a provider besides its CalendarProvider: how a
+ * user connects it (the API body), how that body is stored (settings vs. encrypted secrets), and how
+ * often it is polled. One of these per provider folder; registry.ts lists them.
+ */
+import type { z } from 'zod';
+import type { Config } from '../../platform/config.ts';
+import type { CalendarProvider, ProviderConnection, ProviderContext, ProviderKind } from './types.ts';
+
+export interface StoredConnectionParts {
+  serverUrl: string | null;
+  /** Encrypted at rest; never passed to Temporal. */
+  credentials: Record<string, unknown>;
+  /** What the user sees as the account (login or e-mail), if known before verification. */
+  accountEmail: string | null;
+  /** Identifies "the same account" to refuse linking it twice. */
+  identity: string;
+}
+
+export interface ProviderModule<Body extends z.ZodObject = z.ZodObject> {
+  kind: ProviderKind;
+  /** password: verified synchronously at create/reconnect; oauth: browser consent (later issue). */
+  authorization: 'password' | 'oauth';
+  /** The POST /v1/connections (and reconnect) body for this provider, without `provider`. */
+  connectBody: Body;
+  toStored(body: z.output<Body>, config: Config): StoredConnectionParts;
+  create(connection: ProviderConnection, context: ProviderContext): CalendarProvider;
+  pollSeconds(config: Config): number;
+}
+
+export function providerContext(config: Config): ProviderContext {
+  return {
+    requestTimeoutMs: config.PROVIDER_TIMEOUT_SECONDS * 1000,
+    userAgent: 'Calbridge/0.1 (+calendar sync)',
+  };
+}

@@ -1,0 +1,17 @@
+/** Every provider the platform can link. A new provider is a new folder and one line here. */
+import { caldavModule, icloudModule } from './caldav/module.ts';
+import { icsModule } from './ics/module.ts';
+import type { ProviderModule } from './module.ts';
+import type { ProviderKind } from './types.ts';
+
+export const providerModules: Partial<Record<ProviderKind, ProviderModule>> = {
+  icloud: icloudModule,
+  caldav: caldavModule,
+  ics: icsModule,
+};
+
+export function providerModule(kind: ProviderKind): ProviderModule {
+  const module = providerModules[kind];
+  if (!module) throw new Error(`Provider ${kind} is not available on this server`);
+  return module;
+}

@@ -1,0 +1,38 @@
+/** Bearer-token authentication: the admin token, or a user token looked up by its SHA-256 hash. */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Request } from 'express';
+import { constantTimeEqual, hashToken } from '../platform/crypto.ts';
+import { AppError } from './errors.ts';
+
+export type Caller = { kind: 'anonymous' } | { kind: 'admin' } | { kind: 'user'; userId: string };
+
+export function createAuthenticator(adminToken: string, em: (req: Request) => EntityManager) {
+  return async (req: Request): Promise<Caller> => {
+    const header = req.headers.authorization;
+    if (!header) return { kind: 'anonymous' };
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new AppError(401, 'unauthorized', 'The Authorization header must be "Bearer <token>".');
+    const token = match[1]!;
+    if (constantTimeEqual(token, adminToken)) return { kind: 'admin' };
+    const rows = await em(req)
+      .getConnection()
+      .execute<{ user_id: string }[]>(
+        'update api_tokens set last_used_at = now() where token_hash = ? returning user_id',
+        [hashToken(token)],
+      );
+    const row = rows[0];
+    if (!row) throw new AppError(401, 'unauthorized', 'The bearer token is not valid.');
+    return { kind: 'user', userId: row.user_id };
+  };
+}
+
+/** The user the caller acts for; admins must name one. */
+export function requireUser(caller: Caller): string {
+  if (caller.kind === 'user') return caller.userId;
+  throw new AppError(403, 'forbidden', "This route acts for a user: call it with that user's token.");
+}
+
+/** True when the caller may see `userId`'s resources (admins see all). Others get 404, never 403. */
+export function canSee(caller: Caller, userId: string): boolean {
+  return caller.kind === 'admin' || (caller.kind === 'user' && caller.userId === userId);
+}

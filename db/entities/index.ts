@@ -1,0 +1,10 @@
+export {
+  Appointment,
+  AppointmentHost,
+  BookingCalendar,
+  BookingCalendarHost,
+  OneTimeLink,
+} from './booking.ts';
+export { CalendarConnection, ImportedEvent, ProviderCalendar } from './connection.ts';
+export { EmailOutbox } from './email.ts';
+export { ApiToken, Schedule, User } from './user.ts';

@@ -1,0 +1,5 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration0001Initial } from './0001-initial.ts';
+
+/** Every migration, in order. Listed explicitly so the runtime never scans the file system. */
+export const migrations: MigrationObject[] = [{ name: '0001-initial', class: Migration0001Initial }];

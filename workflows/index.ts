@@ -1,0 +1,3 @@
+/** Every workflow the worker runs (the bundle's entry point). */
+export { connectionWorkflow } from './connection.ts';
+export { sendEmailWorkflow } from './email.ts';
