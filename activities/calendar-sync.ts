@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ProviderCalendar } from '../db/entities/index.ts';
+import { pgArray } from '../db/sql.ts';
 import type { Config } from '../platform/config.ts';
 import { openStoredProvider } from './connection-store.ts';
 import { CursorExpiredError } from './providers/errors.ts';
@@ -61,17 +62,20 @@ export async function syncCalendar(
   if (windowRolled) cursor = null;
 
   const attempt = async (startCursor: SyncCursor | null) => {
+    // Every sync starts a new generation, except one resuming an interrupted full listing: objects
+    // that listing already marked must keep their mark, or its final sweep would delete them.
     let generation = calendar.fullSyncGeneration;
-    if (startCursor === null) {
+    const resumingFullSync = startCursor?.phase === 'full';
+    if (!resumingFullSync) {
       generation += 1;
       await em.nativeUpdate(
         ProviderCalendar,
         { id: calendarId },
         {
           fullSyncGeneration: generation,
-          windowStart: window.start,
-          windowEnd: window.end,
-          syncCursor: null,
+          ...(startCursor === null
+            ? { windowStart: window.start, windowEnd: window.end, syncCursor: null }
+            : {}),
           ...(calendar.importStatus === 'ready' ? {} : { importStatus: 'importing' }),
         },
       );
@@ -147,7 +151,7 @@ async function applyPage(
     if (page.unchanged.length) {
       await em.execute(
         'update synced_objects set seen_generation = ? where calendar_id = ? and key = any(?::text[])',
-        [generation, calendarId, page.unchanged],
+        [generation, calendarId, pgArray(page.unchanged)],
       );
     }
     if (page.removed.length) removed += await removeObjects(em, calendarId, page.removed);
@@ -174,11 +178,11 @@ async function applyPage(
 async function removeObjects(em: EntityManager, calendarId: string, keys: string[]): Promise<number> {
   const deleted = await em.execute<{ id: string }[]>(
     'delete from imported_events where calendar_id = ? and object_key = any(?::text[]) returning id',
-    [calendarId, keys],
+    [calendarId, pgArray(keys)],
   );
   await em.execute('delete from synced_objects where calendar_id = ? and key = any(?::text[])', [
     calendarId,
-    keys,
+    pgArray(keys),
   ]);
   return deleted.length;
 }
@@ -234,7 +238,7 @@ async function upsertObjects(
       using unnest(?::text[]) as k(key)
       where e.calendar_id = ? and e.object_key = k.key
         and (e.object_key, e.occurrence_key) not in (select * from unnest(?::text[], ?::text[]))`,
-    [keys, calendarId, cols.objectKey, cols.occurrenceKey],
+    [pgArray(keys), calendarId, pgArray(cols.objectKey), pgArray(cols.occurrenceKey)],
   );
   if (cols.id.length) {
     await em.execute(
@@ -248,16 +252,18 @@ async function upsertObjects(
       [
         calendarId,
         userId,
-        cols.id,
-        cols.objectKey,
-        cols.occurrenceKey,
-        cols.uid,
-        cols.start,
-        cols.end,
-        cols.allDay,
-        cols.busy,
-        cols.status,
-        cols.title,
+        ...[
+          cols.id,
+          cols.objectKey,
+          cols.occurrenceKey,
+          cols.uid,
+          cols.start,
+          cols.end,
+          cols.allDay,
+          cols.busy,
+          cols.status,
+          cols.title,
+        ].map(pgArray),
       ],
     );
   }
@@ -265,7 +271,7 @@ async function upsertObjects(
     `insert into synced_objects (calendar_id, key, etag, seen_generation)
      select ?, key, etag, ? from unnest(?::text[], ?::text[]) as t(key, etag)
      on conflict (calendar_id, key) do update set etag = excluded.etag, seen_generation = excluded.seen_generation`,
-    [calendarId, generation, keys, objects.map((o) => o.etag)],
+    [calendarId, generation, pgArray(keys), pgArray(objects.map((o) => o.etag))],
   );
   return cols.id.length;
 }

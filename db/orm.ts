@@ -18,7 +18,13 @@ export async function createOrm(options: OrmOptions): Promise<Orm> {
     clientUrl: options.databaseUrl,
     entities: Object.values(entities),
     extensions: [Migrator],
-    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false },
+    migrations: {
+      migrationsList: migrations,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
     pool: { min: 0, max: options.poolMax ?? 10 },
     debug: options.debug ?? false,
     // Never touch the schema implicitly: migrations are the only way it changes.

@@ -60,7 +60,11 @@ export interface SourceObject {
   occurrences: Occurrence[];
 }
 
-/** Opaque, JSON-serialisable, provider-owned sync position (sync-token, ctag, feed ETag, page token...). */
+/**
+ * Opaque, JSON-serialisable, provider-owned sync position (sync-token, ctag, feed ETag, page token...).
+ * One convention the consumer relies on: a cursor stored in the middle of a full listing has
+ * `phase: 'full'`, so a restart resumes that listing instead of starting a new one.
+ */
 export type SyncCursor = Record<string, unknown>;
 
 /**

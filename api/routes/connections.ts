@@ -17,6 +17,7 @@ import { providerModules } from '../../activities/providers/registry.ts';
 import type { ProviderCalendar as ListedCalendar, ProviderKind } from '../../activities/providers/types.ts';
 import type { CalendarConnectionRow } from '../../db/entities/connection.ts';
 import { CalendarConnection, ProviderCalendar } from '../../db/entities/index.ts';
+import { pgArray } from '../../db/sql.ts';
 import { hashToken } from '../../platform/crypto.ts';
 import {
   calendarsSavedSignal,
@@ -446,9 +447,11 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       });
       // Busy time of a calendar that no longer counts disappears at once, not at the next pass.
       if (turnedOff.length) {
-        await em.execute('delete from imported_events where calendar_id = any(?::uuid[])', [turnedOff]);
+        await em.execute('delete from imported_events where calendar_id = any(?::uuid[])', [
+          pgArray(turnedOff),
+        ]);
         await em.execute('update provider_calendars set event_count = 0 where id = any(?::uuid[])', [
-          turnedOff,
+          pgArray(turnedOff),
         ]);
       }
       await signal(c, calendarsSavedSignal);

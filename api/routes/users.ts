@@ -80,8 +80,6 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       try {
         await em.transactional(async (tx) => {
           tx.create(User, { id, email: id, name: body.name, timeZone: body.timeZone });
-          // No ORM relations are declared, so the user row must be written before its dependents.
-          await tx.flush();
           tx.create(ApiToken, { id: randomUUID(), userId: id, tokenHash: hashToken(apiToken) });
           tx.create(Schedule, {
             userId: id,

@@ -1,7 +1,9 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * The initial schema. Written in SQL because it leans on PostgreSQL features the ORM does not model:
+ * The initial schema. Foreign keys are checked at commit (deferrable initially deferred): the ORM's
+ * unit of work may insert rows in any order inside a transaction.
+ * Written in SQL because it leans on PostgreSQL features the ORM does not model:
  * btree_gist, generated tstzrange columns, GiST indexes and the EXCLUDE constraint that makes double
  * booking impossible (ARCHITECTURE.md invariant 1).
  */
@@ -22,7 +24,7 @@ export class Migration0001Initial extends Migration {
     this.addSql(`
       create table api_tokens (
         id uuid primary key,
-        user_id text not null references users(id) on delete cascade,
+        user_id text not null references users(id) on delete cascade deferrable initially deferred,
         token_hash text not null unique,
         created_at timestamptz not null default now(),
         last_used_at timestamptz
@@ -31,7 +33,7 @@ export class Migration0001Initial extends Migration {
 
     this.addSql(`
       create table schedules (
-        user_id text primary key references users(id) on delete cascade,
+        user_id text primary key references users(id) on delete cascade deferrable initially deferred,
         time_zone text not null,
         weekly jsonb not null,
         overrides jsonb not null default '[]',
@@ -41,7 +43,7 @@ export class Migration0001Initial extends Migration {
     this.addSql(`
       create table calendar_connections (
         id uuid primary key,
-        user_id text not null references users(id) on delete cascade,
+        user_id text not null references users(id) on delete cascade deferrable initially deferred,
         provider text not null check (provider in ('google', 'microsoft', 'icloud', 'caldav', 'ics')),
         account_email text,
         -- SHA-256 of the provider account's identity (server + login, or feed URL): one link per account.
@@ -66,8 +68,8 @@ export class Migration0001Initial extends Migration {
     this.addSql(`
       create table provider_calendars (
         id uuid primary key,
-        connection_id uuid not null references calendar_connections(id) on delete cascade,
-        user_id text not null references users(id) on delete cascade,
+        connection_id uuid not null references calendar_connections(id) on delete cascade deferrable initially deferred,
+        user_id text not null references users(id) on delete cascade deferrable initially deferred,
         external_id text not null,
         name text not null,
         color text,
@@ -99,7 +101,7 @@ export class Migration0001Initial extends Migration {
     // generation of the last full sync that saw them: a full sync sweeps away older generations.
     this.addSql(`
       create table synced_objects (
-        calendar_id uuid not null references provider_calendars(id) on delete cascade,
+        calendar_id uuid not null references provider_calendars(id) on delete cascade deferrable initially deferred,
         key text not null,
         etag text,
         seen_generation integer not null,
@@ -109,8 +111,8 @@ export class Migration0001Initial extends Migration {
     this.addSql(`
       create table imported_events (
         id uuid primary key,
-        calendar_id uuid not null references provider_calendars(id) on delete cascade,
-        user_id text not null references users(id) on delete cascade,
+        calendar_id uuid not null references provider_calendars(id) on delete cascade deferrable initially deferred,
+        user_id text not null references users(id) on delete cascade deferrable initially deferred,
         object_key text not null,
         occurrence_key text not null,
         uid text not null,
@@ -143,15 +145,15 @@ export class Migration0001Initial extends Migration {
         max_days_ahead integer not null default 60 check (max_days_ahead > 0),
         seats_per_slot integer check (seats_per_slot > 0),
         services jsonb not null default '[]',
-        created_by text references users(id) on delete set null,
+        created_by text references users(id) on delete set null deferrable initially deferred,
         created_at timestamptz not null default now(),
         updated_at timestamptz not null default now()
       );`);
 
     this.addSql(`
       create table booking_calendar_hosts (
-        booking_calendar_id uuid not null references booking_calendars(id) on delete cascade,
-        user_id text not null references users(id) on delete cascade,
+        booking_calendar_id uuid not null references booking_calendars(id) on delete cascade deferrable initially deferred,
+        user_id text not null references users(id) on delete cascade deferrable initially deferred,
         position integer not null default 0,
         primary key (booking_calendar_id, user_id)
       );`);
@@ -159,12 +161,12 @@ export class Migration0001Initial extends Migration {
     this.addSql(`
       create table one_time_links (
         id uuid primary key,
-        booking_calendar_id uuid not null references booking_calendars(id) on delete cascade,
+        booking_calendar_id uuid not null references booking_calendars(id) on delete cascade deferrable initially deferred,
         token_hash text not null unique,
         status text not null default 'active' check (status in ('active', 'used', 'revoked')),
         expires_at timestamptz,
         used_at timestamptz,
-        created_by text references users(id) on delete set null,
+        created_by text references users(id) on delete set null deferrable initially deferred,
         created_at timestamptz not null default now()
       );`);
 
@@ -172,8 +174,8 @@ export class Migration0001Initial extends Migration {
       create table appointments (
         id uuid primary key,
         origin text not null check (origin in ('booking', 'app', 'provider')),
-        booking_calendar_id uuid references booking_calendars(id) on delete set null,
-        one_time_link_id uuid unique references one_time_links(id) on delete set null,
+        booking_calendar_id uuid references booking_calendars(id) on delete set null deferrable initially deferred,
+        one_time_link_id uuid unique references one_time_links(id) on delete set null deferrable initially deferred,
         status text not null check (status in ('held', 'confirmed', 'cancelled')),
         title text not null,
         start_at timestamptz not null,
@@ -185,7 +187,7 @@ export class Migration0001Initial extends Migration {
         service_id text,
         manage_token_hash text unique,
         sequence integer not null default 0,
-        created_by text references users(id) on delete set null,
+        created_by text references users(id) on delete set null deferrable initially deferred,
         created_at timestamptz not null default now(),
         updated_at timestamptz not null default now(),
         version integer not null default 1,
@@ -196,8 +198,8 @@ export class Migration0001Initial extends Migration {
     // two blocking rows of one host can never overlap, whatever the application does.
     this.addSql(`
       create table appointment_hosts (
-        appointment_id uuid not null references appointments(id) on delete cascade,
-        user_id text not null references users(id) on delete cascade,
+        appointment_id uuid not null references appointments(id) on delete cascade deferrable initially deferred,
+        user_id text not null references users(id) on delete cascade deferrable initially deferred,
         start_at timestamptz not null,
         end_at timestamptz not null,
         during tstzrange generated always as (tstzrange(start_at, end_at, '[)')) stored,

@@ -52,7 +52,7 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
   mkdirSync(dataDir, { recursive: true });
   return {
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATA_DIR: dataDir,
     DATABASE_URL: inject('databaseUrl'),
     TEMPORAL_ADDRESS: inject('temporalAddress'),

@@ -418,6 +418,7 @@ describe('expandICalendar: single events and properties', () => {
       ),
       CUSTOM_EU_ZONE,
       vevent('UID:custom@test', 'DTSTART;TZID=Office Time:20250328T233000', 'RRULE:FREQ=DAILY;COUNT=3'),
+      vevent('UID:unknown@test', 'DTSTART;TZID=Nowhere/Special:20250305T100000'),
     );
     const original = process.env.TZ;
     const results: string[] = [];
@@ -445,6 +446,8 @@ describe('expandICalendar: single events and properties', () => {
       '2025-03-29T22:30:00.000Z',
       '2025-03-30T21:30:00.000Z',
     ]);
+    // An unknown TZID without a VTIMEZONE is read as UTC (node-ical would use the host's zone).
+    expect(result.get('unknown@test')?.map((o) => o.start)).toEqual(['2025-03-05T10:00:00.000Z']);
   });
 });
 
@@ -600,6 +603,19 @@ describe('parseICalendarFeed', () => {
       color: 'turquoise',
     });
     expect(parseICalendarFeed(cal(), MARCH)).toMatchObject({ name: null, color: null });
+  });
+});
+
+describe('parseICalendarFeed: problems', () => {
+  it('reports an object it cannot expand instead of failing the feed', () => {
+    const text = cal(
+      vevent('UID:runaway@test', 'DTSTART:20150101T000000Z', 'RRULE:FREQ=SECONDLY;COUNT=100000000'),
+      vevent('UID:fine@test', 'DTSTART:20250305T100000Z'),
+    );
+    const feed = parseICalendarFeed(text, MARCH);
+    expect(feed.objects.get('runaway@test')?.occurrences).toEqual([]);
+    expect(feed.objects.get('fine@test')?.occurrences).toHaveLength(1);
+    expect(feed.problems).toEqual([{ uid: 'runaway@test', message: expect.stringMatching(/iterations/) }]);
   });
 });
 

@@ -34,6 +34,11 @@ export interface ICalendarFeed {
   color: string | null;
   /** By UID, in order of first appearance. */
   objects: Map<string, ICalendarObject>;
+  /**
+   * Objects that could not be expanded (e.g. a rule rrule-temporal gives up on after 10,000
+   * iterations): they are in `objects` with no occurrences rather than failing the whole feed.
+   */
+  problems: { uid: string; message: string }[];
 }
 
 /** The occurrences of every VEVENT UID in the text that overlap `window`, by UID. */
@@ -66,17 +71,20 @@ export function parseICalendarFeed(icsText: string, window: TimeWindow): ICalend
   }
 
   const objects = new Map<string, ICalendarObject>();
+  const problems: ICalendarFeed['problems'] = [];
   for (const [key, component] of Object.entries(parsed)) {
     if (key === 'vcalendar' || !component || component.type !== 'VEVENT') continue;
     const event = component as VEvent;
     const uid = typeof event.uid === 'string' ? event.uid : key;
-    objects.set(uid, {
-      uid,
-      occurrences: eventOccurrences(uid, event, window, wallZones.get(uid) ?? null),
-      sourceText: scan.sourceByUid.get(uid)?.join('\n') ?? '',
-    });
+    let occurrences: Occurrence[] = [];
+    try {
+      occurrences = eventOccurrences(uid, event, window, wallZones.get(uid) ?? null);
+    } catch (error) {
+      problems.push({ uid, message: (error as Error).message });
+    }
+    objects.set(uid, { uid, occurrences, sourceText: scan.sourceByUid.get(uid)?.join('\n') ?? '' });
   }
-  return { name: scan.name, color: scan.color, objects };
+  return { name: scan.name, color: scan.color, objects, problems };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,12 +169,21 @@ interface Scan {
   color: string | null;
   /** TZID → the VTIMEZONE's lines. */
   timezones: Map<string, string[]>;
+  /** TZIDs that VEVENT date properties refer to. */
+  usedTzids: Set<string>;
   events: VEventBlock[];
   sourceByUid: Map<string, string[]>;
 }
 
 function scanLines(lines: string[]): Scan {
-  const scan: Scan = { name: null, color: null, timezones: new Map(), events: [], sourceByUid: new Map() };
+  const scan: Scan = {
+    name: null,
+    color: null,
+    timezones: new Map(),
+    usedTzids: new Set(),
+    events: [],
+    sourceByUid: new Map(),
+  };
   let calName: string | null = null;
   let rfcName: string | null = null;
   let appleColor: string | null = null;
@@ -250,7 +267,11 @@ function scanLines(lines: string[]): Scan {
       }
       if (property.name === 'RDATE') block.recurring = true;
       if (property.name === 'DTSTART') block.dtstartTzid = nonEmpty(property.params.get('TZID'));
-      if (DATE_PROPERTIES.has(property.name)) block.dateLines.push(i);
+      if (DATE_PROPERTIES.has(property.name)) {
+        block.dateLines.push(i);
+        const tzid = nonEmpty(property.params.get('TZID'));
+        if (tzid !== null) scan.usedTzids.add(tzid);
+      }
     }
   }
   scan.name = calName ?? rfcName;
@@ -266,13 +287,12 @@ function finishEvent(
   uidLine: number,
   scan: Scan,
 ) {
-  let source = lines.slice(start, end + 1).join('\n');
+  const source = lines.slice(start, end + 1).join('\n');
   if (uidLine < 0 || block.uid === '') {
     // Stable across fetches as long as the component's text is unchanged.
     block.uid = `calbridge-no-uid-${createHash('sha256').update(source).digest('hex').slice(0, 24)}`;
     if (uidLine >= 0) lines[uidLine] = '';
     lines[start] = `${lines[start]}\nUID:${block.uid}`;
-    source = `${source}\n(no UID)`;
   }
   scan.events.push(block);
   const sources = scan.sourceByUid.get(block.uid);
@@ -297,6 +317,8 @@ interface ZoneRules {
   utcToWall(utc: number): number;
 }
 
+const UTC_RULES: ZoneRules = { wallToUtc: (wall) => wall, utcToWall: (utc) => utc };
+
 /**
  * Rewrites, in place, every date-time value given in a custom zone so that node-ical reads it right,
  * and returns the UIDs whose values were left in wall-clock form (with the zone to convert them with).
@@ -309,7 +331,7 @@ interface ZoneRules {
  */
 function rewriteCustomZones(lines: string[], scan: Scan, window: TimeWindow): Map<string, ZoneRules> {
   const wallZones = new Map<string, ZoneRules>();
-  if (scan.timezones.size === 0) return wallZones;
+  if (scan.usedTzids.size === 0) return wallZones;
 
   const maxYear = new Date(Math.max(window.end.getTime(), window.start.getTime())).getUTCFullYear() + 2;
   const zones = new Map<string, ZoneRules>();
@@ -317,6 +339,10 @@ function rewriteCustomZones(lines: string[], scan: Scan, window: TimeWindow): Ma
     if (nodeIcalResolves(tzid)) continue;
     const rules = buildZoneRules(tzLines, maxYear);
     if (rules) zones.set(tzid, rules);
+  }
+  for (const tzid of scan.usedTzids) {
+    // Unknown and undefined: node-ical would use the host's zone; read it as UTC wherever we run.
+    if (!zones.has(tzid) && !nodeIcalResolves(tzid)) zones.set(tzid, UTC_RULES);
   }
   if (zones.size === 0) return wallZones;
 
