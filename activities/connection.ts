@@ -25,6 +25,8 @@ export interface ConnectionSnapshot {
   selectionSaved: boolean;
   pollSeconds: number;
   heartbeatSeconds: number;
+  /** Continue-as-new once the history has this many events. */
+  historyLimit: number;
 }
 
 export interface SyncTarget {
@@ -71,6 +73,7 @@ export function createConnectionActivities(deps: ActivityDeps) {
           selectionSaved: false,
           pollSeconds: 300,
           heartbeatSeconds: 30,
+          historyLimit: config.WORKFLOW_HISTORY_LIMIT,
         };
       }
       return {
@@ -82,6 +85,7 @@ export function createConnectionActivities(deps: ActivityDeps) {
         selectionSaved: !['pending_authorization', 'awaiting_selection'].includes(c.status),
         pollSeconds: providerModule(c.provider).pollSeconds(config),
         heartbeatSeconds: config.SYNC_HEARTBEAT_SECONDS,
+        historyLimit: config.WORKFLOW_HISTORY_LIMIT,
       };
     },
 

@@ -51,6 +51,7 @@ export const configSchema = z
     ICS_POLL_SECONDS: seconds.default(900),
     PROVIDER_TIMEOUT_SECONDS: seconds.max(120).default(15),
     SYNC_HEARTBEAT_SECONDS: seconds.max(600).default(30),
+    WORKFLOW_HISTORY_LIMIT: z.coerce.number().int().min(20).max(50_000).default(5000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

@@ -94,8 +94,6 @@ const providerRetry = {
   nonRetryableErrorTypes: ['CredentialsRejected', 'NotFound', 'InvalidData', 'ReadOnly'],
 };
 
-const HISTORY_LIMIT = 5000;
-
 export async function connectionWorkflow(input: ConnectionWorkflowInput): Promise<void> {
   const { connectionId } = input;
   const carried: Carried = input.carried ?? {
@@ -239,13 +237,13 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
         carried.reconnectRequested ||
         carried.removeRequested ||
         workflowInfo().continueAsNewSuggested ||
-        workflowInfo().historyLength > HISTORY_LIMIT,
+        workflowInfo().historyLength > snapshot.historyLimit,
       `${snapshot.pollSeconds} seconds`,
     );
 
     if (
       !carried.removeRequested &&
-      (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT)
+      (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > snapshot.historyLimit)
     ) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof connectionWorkflow>({ connectionId, carried });
