@@ -441,9 +441,13 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
           await tx.flush();
           for (const cal of calendars) cal.isPrimary = cal.id === body.primaryCalendarId;
         }
-        if (c.status === 'awaiting_selection' && calendars.some((cal) => cal.importForAvailability))
-          c.status = 'importing';
-        tx.persist(c);
+        // The workflow writes this row too: update only the column, and only from the state we expect.
+        if (calendars.some((cal) => cal.importForAvailability))
+          await tx.nativeUpdate(
+            CalendarConnection,
+            { id: c.id, status: 'awaiting_selection' },
+            { status: 'importing' },
+          );
       });
       // Busy time of a calendar that no longer counts disappears at once, not at the next pass.
       if (turnedOff.length) {
@@ -479,8 +483,8 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       const c = await owned(em, requireUser(caller), params.id);
       if (['removing', 'removed'].includes(c.status)) throw invalidState('This connection is being removed.');
       if (c.syncDirection !== body.syncDirection) {
+        await em.nativeUpdate(CalendarConnection, { id: c.id }, { syncDirection: body.syncDirection });
         c.syncDirection = body.syncDirection;
-        await em.flush();
         await signal(c, settingsChangedSignal);
       }
       return { status: 200, body: await loadView(em, c) };
@@ -549,12 +553,17 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       const { module, fields } = parseProviderBody(body);
       const stored = module.toStored(fields, ctx.config);
       const verified = await verifyAndList(ctx, { provider: module.kind, ...stored });
-      c.credentials = sealCredentials(ctx.config, c.id, stored.credentials);
-      c.credentialsVersion += 1;
-      c.serverUrl = stored.serverUrl;
-      c.accountEmail = verified.accountEmail ?? stored.accountEmail;
-      c.statusReason = null;
-      await em.flush();
+      await em.execute(
+        `update calendar_connections set credentials = ?, credentials_version = credentials_version + 1, server_url = ?,
+           account_email = ?, status_reason = null, updated_at = now() where id = ?`,
+        [
+          sealCredentials(ctx.config, c.id, stored.credentials),
+          stored.serverUrl,
+          verified.accountEmail ?? stored.accountEmail,
+          c.id,
+        ],
+      );
+      await em.refresh(c);
       await signal(c, reconnectSignal);
       return { status: 200, body: await loadView(em, c) };
     },
@@ -579,8 +588,8 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       const c = await owned(em, requireUser(caller), params.id);
       if (c.status !== 'removed') {
         if (c.status !== 'removing') {
+          await em.nativeUpdate(CalendarConnection, { id: c.id }, { status: 'removing' });
           c.status = 'removing';
-          await em.flush();
         }
         await signal(c, removeSignal);
       }

@@ -45,7 +45,7 @@ describe('GET /healthz', () => {
       // A route that needs the database answers 503 dependency_unavailable, never 500.
       const me = await fetch(`${api.url}/v1/me`, { headers: { authorization: 'Bearer cbu_whatever' } });
       expect(me.status).toBe(503);
-      expect((await me.json()).error.code).toBe('dependency_unavailable');
+      expect(((await me.json()) as { error: { code: string } }).error.code).toBe('dependency_unavailable');
     } finally {
       await api.close();
       await orm.close();
