@@ -29,7 +29,9 @@ function describe(error: unknown): string {
   // A refused connection to a host with several addresses arrives as an AggregateError with no message.
   const cause = error instanceof AggregateError && !error.message ? error.errors[0] : error;
   const message =
-    cause instanceof Error ? cause.message || (cause as NodeJS.ErrnoException).code || cause.name : String(cause);
+    cause instanceof Error
+      ? cause.message || (cause as NodeJS.ErrnoException).code || cause.name
+      : String(cause);
   return message.replace(/\s*\n\s*/g, ' ').trim();
 }
 
