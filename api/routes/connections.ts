@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
+import type { SearchAttributePair, SignalDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { openProvider, sealCredentials } from '../../activities/connection-store.ts';
 import {
@@ -153,6 +154,23 @@ function providerErrorToApi(error: unknown): AppError {
   );
 }
 
+type ConnectionRef = {
+  id: string;
+  userId: string;
+  provider: ProviderKind;
+  status: string;
+  workflowId: string;
+};
+
+/** What an operator filters on in the Temporal UI. */
+const searchAttributes = (
+  c: Pick<ConnectionRef, 'userId' | 'provider' | 'status'>,
+): SearchAttributePair[] => [
+  { key: CalbridgeUser, value: c.userId },
+  { key: CalbridgeProvider, value: c.provider },
+  { key: CalbridgeStatus, value: c.status },
+];
+
 const alreadyLinked = (connectionId: string | null) =>
   new AppError(
     409,
@@ -205,27 +223,22 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
   };
 
   /** Delivers a signal, starting the workflow again if its run has ended (so no request is lost). */
-  const signal = async (
-    c: { id: string; userId: string; provider: ProviderKind; status: string; workflowId: string },
-    def:
-      | typeof calendarsSavedSignal
-      | typeof reconnectSignal
-      | typeof removeSignal
-      | typeof settingsChangedSignal,
+  const signal = async <Args extends unknown[]>(
+    c: ConnectionRef,
+    def: SignalDefinition<Args>,
+    ...signalArgs: Args
   ) => {
-    await ctx.temporal.workflow.signalWithStart(connectionWorkflow, {
+    const options = {
       workflowId: c.workflowId,
       taskQueue: ctx.config.TEMPORAL_TASK_QUEUE,
       args: [{ connectionId: c.id }],
       signal: def,
-      signalArgs: [],
+      signalArgs,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: [
-        { key: CalbridgeUser, value: c.userId },
-        { key: CalbridgeProvider, value: c.provider },
-        { key: CalbridgeStatus, value: c.status },
-      ],
-    });
+      typedSearchAttributes: searchAttributes(c),
+    };
+    // The SDK's option type is conditional on the signal's arity, which a generic Args cannot resolve.
+    await ctx.temporal.workflow.signalWithStart(connectionWorkflow, options as never);
   };
 
   api.add(
@@ -295,11 +308,11 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
           workflowId,
           taskQueue: ctx.config.TEMPORAL_TASK_QUEUE,
           args: [{ connectionId: id }],
-          typedSearchAttributes: [
-            { key: CalbridgeUser, value: userId },
-            { key: CalbridgeProvider, value: module.kind },
-            { key: CalbridgeStatus, value: 'awaiting_selection' },
-          ],
+          typedSearchAttributes: searchAttributes({
+            userId,
+            provider: module.kind,
+            status: 'awaiting_selection',
+          }),
         });
       } catch (error) {
         // Nothing is kept from a failed attempt.
@@ -513,14 +526,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       const em = ctx.em(req);
       const c = await owned(em, requireUser(caller), params.id);
       if (['removing', 'removed'].includes(c.status)) throw invalidState('This connection is being removed.');
-      await ctx.temporal.workflow.signalWithStart(connectionWorkflow, {
-        workflowId: c.workflowId,
-        taskQueue: ctx.config.TEMPORAL_TASK_QUEUE,
-        args: [{ connectionId: c.id }],
-        signal: syncNowSignal,
-        signalArgs: [{ direction: body.direction }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      });
+      await signal(c, syncNowSignal, { direction: body.direction });
       return { status: 202, body: { accepted: true, direction: body.direction, workflowId: c.workflowId } };
     },
   );
