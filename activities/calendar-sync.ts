@@ -83,7 +83,7 @@ export async function syncCalendar(
     } else if (calendar.importStatus !== 'ready') {
       await em.nativeUpdate(ProviderCalendar, { id: calendarId }, { importStatus: 'importing' });
     }
-    const known = await knownObjects(em, calendarId);
+    const known = await knownObjects(em, calendarId, window.start);
     let upserted = 0;
     let removed = 0;
     let pages = 0;
@@ -95,7 +95,11 @@ export async function syncCalendar(
       known,
     })) {
       full = page.full;
-      const applied = await applyPage(em, calendar.userId, calendarId, generation, page);
+      const applied = await applyPage(
+        em,
+        { userId: calendar.userId, calendarId, generation, windowStart: window.start },
+        page,
+      );
       upserted += applied.upserted;
       removed += applied.removed;
       pages += 1;
@@ -120,10 +124,19 @@ export async function syncCalendar(
   return { calendarId, ...outcome, eventCount };
 }
 
-async function knownObjects(em: EntityManager, calendarId: string): Promise<Map<string, string | null>> {
+/**
+ * ETags of the objects we hold, for the provider to skip unchanged ones. Only objects expanded for
+ * the current window count: a series unchanged on the server still has new occurrences to import
+ * once the window has rolled forward.
+ */
+async function knownObjects(
+  em: EntityManager,
+  calendarId: string,
+  windowStart: Date,
+): Promise<Map<string, string | null>> {
   const rows = await em.execute<{ key: string; etag: string | null }[]>(
-    'select key, etag from synced_objects where calendar_id = ?',
-    [calendarId],
+    'select key, etag from synced_objects where calendar_id = ? and window_start = ?',
+    [calendarId, windowStart],
   );
   return new Map(rows.map((r) => [r.key, r.etag]));
 }
@@ -137,17 +150,24 @@ async function countEvents(em: EntityManager, calendarId: string): Promise<numbe
 }
 
 /** Applies one page in one transaction, then stores its cursor in the same transaction. */
+/** Where a page's rows go: the calendar, its owner, the current full-sync generation and window. */
+interface PageTarget {
+  userId: string;
+  calendarId: string;
+  generation: number;
+  windowStart: Date;
+}
+
 async function applyPage(
   rootEm: EntityManager,
-  userId: string,
-  calendarId: string,
-  generation: number,
+  target: PageTarget,
   page: ChangePage,
 ): Promise<{ upserted: number; removed: number }> {
+  const { calendarId, generation } = target;
   return rootEm.transactional(async (em) => {
     let upserted = 0;
     let removed = 0;
-    if (page.upserts.length) upserted = await upsertObjects(em, userId, calendarId, generation, page.upserts);
+    if (page.upserts.length) upserted = await upsertObjects(em, target, page.upserts);
     if (page.unchanged.length) {
       await em.execute(
         'update synced_objects set seen_generation = ? where calendar_id = ? and key = any(?::text[])',
@@ -193,9 +213,7 @@ async function removeObjects(em: EntityManager, calendarId: string, keys: string
  */
 async function upsertObjects(
   em: EntityManager,
-  userId: string,
-  calendarId: string,
-  generation: number,
+  { userId, calendarId, generation, windowStart }: PageTarget,
   pageObjects: SourceObject[],
 ): Promise<number> {
   // One row per key: a provider page may list an object twice (Graph replays items).
@@ -268,10 +286,11 @@ async function upsertObjects(
     );
   }
   await em.execute(
-    `insert into synced_objects (calendar_id, key, etag, seen_generation)
-     select ?, key, etag, ? from unnest(?::text[], ?::text[]) as t(key, etag)
-     on conflict (calendar_id, key) do update set etag = excluded.etag, seen_generation = excluded.seen_generation`,
-    [calendarId, generation, pgArray(keys), pgArray(objects.map((o) => o.etag))],
+    `insert into synced_objects (calendar_id, key, etag, window_start, seen_generation)
+     select ?, key, etag, ?, ? from unnest(?::text[], ?::text[]) as t(key, etag)
+     on conflict (calendar_id, key) do update
+       set etag = excluded.etag, window_start = excluded.window_start, seen_generation = excluded.seen_generation`,
+    [calendarId, windowStart, generation, pgArray(keys), pgArray(objects.map((o) => o.etag))],
   );
   return cols.id.length;
 }

@@ -7,7 +7,8 @@ import { openProvider } from '../activities/connection-store.ts';
 import { expandICalendar } from '../activities/providers/ical/normalize.ts';
 import { generateIcsFeed } from '../test/support/generate-ics.ts';
 import { startIcsServer } from '../test/support/ics-server.ts';
-import { benchDatabase, round, seedConnection } from './support.ts';
+import { seedConnection } from '../test/support/seed.ts';
+import { benchDatabase, round } from './support.ts';
 
 export async function benchIcsImport(events = 5000) {
   const db = await benchDatabase();

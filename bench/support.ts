@@ -1,8 +1,6 @@
 /** Shared set-up for benchmarks: a fresh, migrated database and a user with one connection. */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { sealCredentials } from '../activities/connection-store.ts';
-import type { ProviderKind } from '../activities/providers/types.ts';
 import { createOrm, migrateUp, type Orm } from '../db/orm.ts';
 import { type Config, loadConfig } from '../platform/config.ts';
 import { checkDatabase } from '../worker/local/postgres.ts';
@@ -36,46 +34,6 @@ export async function benchDatabase(): Promise<{ orm: Orm; config: Config; drop(
       await admin.end();
     },
   };
-}
-
-/** A user, a connection with sealed credentials, and one calendar selected for import. */
-export async function seedConnection(
-  orm: Orm,
-  config: Config,
-  parts: {
-    provider: ProviderKind;
-    serverUrl: string | null;
-    credentials: Record<string, unknown>;
-    externalId: string;
-  },
-): Promise<{ calendarId: string; connectionId: string }> {
-  const em = orm.em.fork();
-  const userId = `bench-${randomUUID()}@example.com`;
-  const connectionId = randomUUID();
-  const calendarId = randomUUID();
-  await em.execute("insert into users (id, email, name, time_zone) values (?, ?, 'Bench', 'UTC')", [
-    userId,
-    userId,
-  ]);
-  await em.execute(
-    `insert into calendar_connections (id, user_id, provider, account_identity, server_url, status, credentials, workflow_id)
-     values (?, ?, ?, ?, ?, 'importing', ?, ?)`,
-    [
-      connectionId,
-      userId,
-      parts.provider,
-      randomUUID(),
-      parts.serverUrl,
-      sealCredentials(config, connectionId, parts.credentials),
-      `connection/${connectionId}`,
-    ],
-  );
-  await em.execute(
-    `insert into provider_calendars (id, connection_id, user_id, external_id, name, import_for_availability, import_status)
-     values (?, ?, ?, ?, 'Bench', true, 'pending')`,
-    [calendarId, connectionId, userId, parts.externalId],
-  );
-  return { calendarId, connectionId };
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -104,6 +104,8 @@ export class Migration0001Initial extends Migration {
         calendar_id uuid not null references provider_calendars(id) on delete cascade deferrable initially deferred,
         key text not null,
         etag text,
+        -- The import window the object was last expanded for: its etag only proves "unchanged" within that window.
+        window_start timestamptz,
         seen_generation integer not null,
         primary key (calendar_id, key)
       );`);

@@ -110,6 +110,16 @@ export function generateIcsEvent(spec: IcsEventSpec, overrides: IcsEventSpec[] =
   );
 }
 
+/** A feed holding these components (several may share a UID: a series and its overrides). */
+export function generateIcsCalendar(specs: IcsEventSpec[], opts: { name?: string } = {}): string {
+  const zones = new Set(specs.flatMap((s) => (s.timeZone ? [s.timeZone] : [])));
+  return wrapCalendar(
+    [...zones].flatMap((zone) => (VTIMEZONES[zone] ? [VTIMEZONES[zone]] : [])),
+    specs.map(renderVevent),
+    opts.name,
+  );
+}
+
 export interface GenerateFeedOptions {
   /** Events fall on the 120 days from this date's UTC midnight. */
   start: Date;

@@ -1,0 +1,291 @@
+/**
+ * HTTP for the CalDAV adapter: every request carries Basic auth up front (iCloud's 401 challenge is
+ * not a plain Basic one, so waiting for the challenge never works there), our User-Agent and the
+ * per-request timeout; transport failures and the statuses that mean the same thing whatever the
+ * request (401, 429, 5xx) become typed errors here. tsdav builds and parses the WebDAV XML but
+ * hands back raw statuses, so context-dependent statuses (403, 404, 412...) are left to callers.
+ */
+import { type DAVResponse, davRequest } from 'tsdav';
+import {
+  CredentialsRejectedError,
+  InvalidDataError,
+  type ProviderError,
+  ProviderUnreachableError,
+  RateLimitedError,
+  TransientProviderError,
+} from '../errors.ts';
+
+export interface DavClientOptions {
+  username: string;
+  password: string;
+  timeoutMs: number;
+  userAgent: string;
+}
+
+/** A fully read response (the timeout covers the body too) and the URL it finally came from. */
+export interface Exchange {
+  status: number;
+  headers: Headers;
+  url: string;
+  body: string;
+}
+
+export interface DavResult {
+  status: number;
+  headers: Headers;
+  /** Where the answer came from after redirects: relative hrefs in it resolve against this. */
+  url: string;
+  /** For a 207, one entry per <response> that has an href; empty otherwise. */
+  responses: DAVResponse[];
+  /** The multistatus root (sync-token lives there) for a 207, else the raw body text. */
+  raw: unknown;
+}
+
+export interface DavRequestInit {
+  method: string;
+  depth?: '0' | '1';
+  /** xml-js compact form, as tsdav takes it. */
+  body: unknown;
+  /** Default namespace prefix for unprefixed element names (tsdav: 'd' DAV:, 'c' CalDAV). */
+  namespace?: string;
+  headers?: Record<string, string>;
+}
+
+const MAX_REDIRECTS = 5;
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+export class DavClient {
+  readonly username: string;
+  readonly #authorization: string;
+  readonly #timeoutMs: number;
+  readonly #userAgent: string;
+
+  constructor(options: DavClientOptions) {
+    this.username = options.username;
+    this.#authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`, 'utf8').toString('base64')}`;
+    this.#timeoutMs = options.timeoutMs;
+    this.#userAgent = options.userAgent;
+  }
+
+  /**
+   * One HTTP exchange, following redirects ourselves: fetch drops Authorization on a cross-origin
+   * redirect and turns some into GETs, while a /.well-known redirect must keep method and credentials.
+   */
+  async exchange(url: string, init: { method: string; headers?: Record<string, string>; body?: string }) {
+    let target = url;
+    let method = init.method;
+    let body = init.body;
+    for (let hop = 0; ; hop++) {
+      const headers = new Headers(init.headers);
+      headers.set('Authorization', this.#authorization);
+      headers.set('User-Agent', this.#userAgent);
+      if (body === undefined) headers.delete('Content-Type');
+      const host = hostOf(target);
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(target, {
+          method,
+          headers,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.#timeoutMs),
+          ...(body === undefined ? {} : { body }),
+        });
+        text = await response.text();
+      } catch (error) {
+        throw transportError(error, host, this.#timeoutMs);
+      }
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location && response.status !== 304) {
+        if (hop >= MAX_REDIRECTS) {
+          throw new TransientProviderError(
+            `CalDAV server at ${host} redirected more than ${MAX_REDIRECTS} times`,
+          );
+        }
+        const next = new URL(location, target);
+        // Our credentials go along: never onto a cleartext connection the user did not choose.
+        if (new URL(target).protocol === 'https:' && next.protocol !== 'https:') {
+          throw new InvalidDataError(`CalDAV server at ${host} redirected from https to ${next.protocol}`);
+        }
+        target = next.href;
+        if (response.status === 303) {
+          method = 'GET';
+          body = undefined;
+        }
+        continue;
+      }
+      const failure = statusError(response.status, response.headers, method, host);
+      if (failure) throw failure;
+      return {
+        status: response.status,
+        headers: response.headers,
+        url: target,
+        body: text,
+      } satisfies Exchange;
+    }
+  }
+
+  /** A WebDAV request whose XML body tsdav writes and whose multistatus answer tsdav parses. */
+  async dav(url: string, init: DavRequestInit): Promise<DavResult> {
+    let last: Exchange | null = null;
+    // tsdav calls fetch once; we answer with the already-read exchange so that it parses what we read.
+    const viaExchange = async (
+      input: string | URL | Request,
+      requestInit?: RequestInit,
+    ): Promise<Response> => {
+      const headers: Record<string, string> = {};
+      new Headers(requestInit?.headers).forEach((value, name) => {
+        headers[name] = value;
+      });
+      const target = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      const exchange = await this.exchange(target, {
+        method: requestInit?.method ?? 'GET',
+        headers,
+        ...(typeof requestInit?.body === 'string' ? { body: requestInit.body } : {}),
+      });
+      last = exchange;
+      return new Response(NULL_BODY_STATUSES.has(exchange.status) ? null : exchange.body, {
+        status: exchange.status,
+        headers: exchange.headers,
+      });
+    };
+    const responses = await davRequest({
+      url,
+      init: {
+        method: init.method as 'PROPFIND',
+        namespace: init.namespace ?? 'd',
+        headers: { ...(init.depth ? { Depth: init.depth } : {}), ...init.headers },
+        body: init.body,
+      },
+      fetch: viaExchange,
+    });
+    const exchange = last as Exchange | null;
+    if (!exchange) throw new TransientProviderError(`CalDAV request to ${hostOf(url)} was not sent`);
+    if (exchange.status !== 207) {
+      return {
+        status: exchange.status,
+        headers: exchange.headers,
+        url: exchange.url,
+        responses: [],
+        raw: exchange.body,
+      };
+    }
+    const first = responses[0];
+    const multistatus =
+      first && typeof first.raw === 'object' && first.raw !== null
+        ? (first.raw as { multistatus?: unknown }).multistatus
+        : undefined;
+    return {
+      status: 207,
+      headers: exchange.headers,
+      url: exchange.url,
+      // An empty multistatus comes back from tsdav as one entry without href.
+      responses: responses.filter((r) => typeof r.href === 'string' && r.href !== ''),
+      raw: multistatus ?? exchange.body,
+    };
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** Refused, DNS, TLS, reset, timeout: the server could not be reached (or stopped answering). */
+export function transportError(error: unknown, host: string, timeoutMs: number): ProviderError {
+  const { name, message, cause } = error as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new ProviderUnreachableError(`CalDAV server at ${host} did not answer within ${timeoutMs} ms`);
+  }
+  const detail = cause?.code ?? cause?.message ?? message ?? String(error);
+  return new ProviderUnreachableError(`CalDAV server at ${host} is unreachable (${detail})`);
+}
+
+/** The statuses whose meaning does not depend on the request; null for the others. */
+function statusError(status: number, headers: Headers, method: string, host: string): ProviderError | null {
+  const what = `CalDAV ${method} at ${host} answered ${status}`;
+  if (status === 401) return new CredentialsRejectedError(`${what}: the username or password was rejected`);
+  if (status === 429 || status === 503) {
+    const retryAfter = retryAfterMs(headers.get('retry-after'));
+    if (status === 429 || retryAfter !== null) return new RateLimitedError(`${what}: slow down`, retryAfter);
+    return new TransientProviderError(what);
+  }
+  if (status === 408 || (status >= 500 && status <= 599)) return new TransientProviderError(what);
+  return null;
+}
+
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+export function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  if (!header) return null;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading tsdav's parsed XML. Element names arrive namespace-less and camelCased; text goes through
+// tsdav's nativeType, so "2024" arrives as a number and must be turned back into text.
+
+export function textOf(value: unknown): string | null {
+  if (typeof value === 'string') return value.trim() === '' ? null : value.trim();
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (value && typeof value === 'object') {
+    const node = value as { _cdata?: unknown; _text?: unknown };
+    if (node._cdata !== undefined) return textOf(node._cdata);
+    if (node._text !== undefined) return textOf(node._text);
+  }
+  return null;
+}
+
+export function asArray<T>(value: T | T[] | undefined | null): T[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** The texts of the `<href>` children of a property element. */
+export function hrefsOf(property: unknown): string[] {
+  if (!property || typeof property !== 'object') return [];
+  return asArray((property as { href?: unknown }).href)
+    .map(textOf)
+    .filter((h): h is string => h !== null);
+}
+
+/** Names of the child elements of a property element (resourcetype, privilege, report...). */
+export function childNames(property: unknown): string[] {
+  if (!property || typeof property !== 'object') return [];
+  return Object.keys(property).filter((k) => !k.startsWith('_'));
+}
+
+/** A collection URL always ends with '/', so that relative names resolve inside it. */
+export function asCollectionUrl(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.pathname.endsWith('/')) parsed.pathname += '/';
+  return parsed.href;
+}
+
+/** Object key: the href's absolute path, as the server spells it (WHATWG URL keeps its escapes). */
+export function pathOf(href: string, base: string): string {
+  return new URL(href, base).pathname;
+}
+
+/** Path identity across spellings (`%40` vs `@`, trailing slash). */
+export function samePath(a: string, b: string): boolean {
+  return comparablePath(a) === comparablePath(b);
+}
+
+export function comparablePath(path: string): string {
+  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
+  try {
+    return decodeURIComponent(trimmed);
+  } catch {
+    return trimmed;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The provider conformance suite against the ICS adapter and a local feed server: a read-only,
+ * always-full-listing provider (no writes, no incremental sync, no cursor that can expire).
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { createIcsProvider } from '../../activities/providers/ics/index.ts';
+import type { ProviderContext } from '../../activities/providers/types.ts';
+import { generateIcsCalendar } from '../support/generate-ics.ts';
+import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
+import { type ConformanceDriver, describeProviderConformance, type NeutralEvent } from './conformance.ts';
+
+const ctx: ProviderContext = { requestTimeoutMs: 5000, userAgent: 'Calbridge-test/1.0' };
+
+let server: IcsServer;
+let feeds = 0;
+
+beforeAll(async () => {
+  server = await startIcsServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function icsDriver(): Promise<ConformanceDriver> {
+  // The feed URL is the credential: a wrong secret in it typically gets a 401 (or a 404).
+  const secret = `s3cr3t-${++feeds}`;
+  const path = `/feeds/${secret}/calendar.ics`;
+  const deniedPath = `/feeds/wrong-${secret}/calendar.ics`;
+  const events = new Map<string, NeutralEvent>();
+  const publish = () =>
+    server.setFeed(
+      path,
+      generateIcsCalendar(
+        [...events.values()].map((e) => ({ uid: e.uid, summary: e.title, start: e.start, end: e.end })),
+        { name: `Conformance feed ${feeds}` },
+      ),
+    );
+  publish();
+  server.setFeed(deniedPath, 'Unauthorized', { status: 401 });
+
+  const make = (url: string) =>
+    createIcsProvider({ provider: 'ics', serverUrl: null, credentials: { url } }, ctx);
+  return {
+    provider: () => make(server.url(path)),
+    providerWithBadCredentials: () => make(server.url(deniedPath)),
+    // Computed here, not asked of the adapter: the id scheme is part of the ICS contract.
+    calendarId: `ics:${createHash('sha256').update(server.url(path)).digest('hex').slice(0, 32)}`,
+    calendarReadOnly: true,
+    accountEmail: null,
+    capabilities: { writes: false, incremental: false },
+    seed: {
+      async putEvent(event) {
+        events.set(event.uid, event);
+        publish();
+      },
+      async deleteEvent(uid) {
+        events.delete(uid);
+        publish();
+      },
+    },
+    async close() {},
+  };
+}
+
+describeProviderConformance('ICS feed', icsDriver);
