@@ -242,7 +242,7 @@ async function upsertObjects(
       cols.occurrenceKey.push(o.occurrenceKey);
       cols.uid.push(o.uid);
       cols.start.push(o.start.toISOString());
-      cols.end.push((o.end < o.start ? o.start : o.end).toISOString());
+      cols.end.push(new Date(Math.max(o.start.getTime(), o.end.getTime())).toISOString());
       cols.allDay.push(o.allDay);
       cols.busy.push(o.busy);
       cols.status.push(o.status);

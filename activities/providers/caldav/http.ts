@@ -10,10 +10,10 @@ import {
   CredentialsRejectedError,
   InvalidDataError,
   type ProviderError,
-  ProviderUnreachableError,
   RateLimitedError,
   TransientProviderError,
 } from '../errors.ts';
+import { retryAfterMs, transportError } from '../http-errors.ts';
 
 export interface DavClientOptions {
   username: string;
@@ -93,7 +93,7 @@ export class DavClient {
         });
         text = await response.text();
       } catch (error) {
-        throw transportError(error, host, this.#timeoutMs);
+        throw transportError(error, `CalDAV server at ${host}`, this.#timeoutMs);
       }
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location && response.status !== 304) {
@@ -194,20 +194,6 @@ function hostOf(url: string): string {
   }
 }
 
-/** Refused, DNS, TLS, reset, timeout: the server could not be reached (or stopped answering). */
-export function transportError(error: unknown, host: string, timeoutMs: number): ProviderError {
-  const { name, message, cause } = error as {
-    name?: string;
-    message?: string;
-    cause?: { code?: string; message?: string };
-  };
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new ProviderUnreachableError(`CalDAV server at ${host} did not answer within ${timeoutMs} ms`);
-  }
-  const detail = cause?.code ?? cause?.message ?? message ?? String(error);
-  return new ProviderUnreachableError(`CalDAV server at ${host} is unreachable (${detail})`);
-}
-
 /** The statuses whose meaning does not depend on the request; null for the others. */
 function statusError(status: number, headers: Headers, method: string, host: string): ProviderError | null {
   const what = `CalDAV ${method} at ${host} answered ${status}`;
@@ -219,15 +205,6 @@ function statusError(status: number, headers: Headers, method: string, host: str
   }
   if (status === 408 || (status >= 500 && status <= 599)) return new TransientProviderError(what);
   return null;
-}
-
-/** Retry-After as delay-seconds or an HTTP date (RFC 9110 10.2.3). */
-export function retryAfterMs(header: string | null, now = Date.now()): number | null {
-  if (!header) return null;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 // ---------------------------------------------------------------------------------------------

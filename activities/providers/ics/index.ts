@@ -11,11 +11,11 @@ import {
   InvalidDataError,
   NotFoundError,
   type ProviderError,
-  ProviderUnreachableError,
   RateLimitedError,
   ReadOnlyError,
   TransientProviderError,
 } from '../errors.ts';
+import { retryAfterMs, transportError } from '../http-errors.ts';
 import { type ICalendarFeed, parseICalendarFeed } from '../ical/normalize.ts';
 import type {
   CalendarProvider,
@@ -210,7 +210,7 @@ async function fetchIcs(
       redirect: 'follow',
     });
   } catch (error) {
-    throw networkError(error, host, ctx.requestTimeoutMs);
+    throw transportError(error, `ICS feed at ${host}`, ctx.requestTimeoutMs);
   }
   const validators = {
     etag: response.headers.get('etag'),
@@ -230,25 +230,12 @@ async function fetchIcs(
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === 'TimeoutError' || name === 'AbortError')
-      throw networkError(error, host, ctx.requestTimeoutMs);
+      throw transportError(error, `ICS feed at ${host}`, ctx.requestTimeoutMs);
     throw new TransientProviderError(
       `ICS feed at ${host}: the response broke off (${(error as Error).message})`,
     );
   }
   return { kind: 'ok', body: decodeBody(bytes, response.headers.get('content-type')), ...validators };
-}
-
-function networkError(error: unknown, host: string, timeoutMs: number): ProviderError {
-  const { name, message, cause } = error as {
-    name?: string;
-    message?: string;
-    cause?: { code?: string; message?: string };
-  };
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new ProviderUnreachableError(`ICS feed at ${host} did not answer within ${timeoutMs} ms`);
-  }
-  const detail = cause?.code ?? cause?.message ?? message ?? String(error);
-  return new ProviderUnreachableError(`ICS feed at ${host} is unreachable (${detail})`);
 }
 
 function statusError(response: Response, host: string): ProviderError {
@@ -261,15 +248,6 @@ function statusError(response: Response, host: string): ProviderError {
     return new RateLimitedError(`${what}: rate limited`, retryAfterMs(response.headers.get('retry-after')));
   if (status === 408 || status >= 500) return new TransientProviderError(what);
   return new InvalidDataError(`${what}, which is not a feed`);
-}
-
-/** Retry-After as delay-seconds or an HTTP date (RFC 9110 10.2.3). */
-export function retryAfterMs(header: string | null, now = Date.now()): number | null {
-  if (!header) return null;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
 function decodeBody(bytes: ArrayBuffer, contentType: string | null): string {
