@@ -222,6 +222,14 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     return c;
   };
 
+  /** The caller's connection, which must not be (being) removed: 409 invalid_state otherwise. */
+  const ownedLive = async (em: EntityManager, userId: string, id: string) => {
+    const c = await owned(em, userId, id);
+    if (c.status === 'removing' || c.status === 'removed')
+      throw invalidState('This connection is being removed.');
+    return c;
+  };
+
   /** Delivers a signal, starting the workflow again if its run has ended (so no request is lost). */
   const signal = async <Args extends unknown[]>(
     c: ConnectionRef,
@@ -411,8 +419,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     async ({ req, caller, params, body }) => {
       const userId = requireUser(caller);
       const em = ctx.em(req);
-      const c = await owned(em, userId, params.id);
-      if (['removing', 'removed'].includes(c.status)) throw invalidState('This connection is being removed.');
+      const c = await ownedLive(em, userId, params.id);
       const calendars = await em.find(ProviderCalendar, { connectionId: c.id, removedAt: null });
       const byId = new Map(calendars.map((cal) => [cal.id, cal]));
       const problems = body.calendars.flatMap((entry, i) =>
@@ -493,8 +500,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     },
     async ({ req, caller, params, body }) => {
       const em = ctx.em(req);
-      const c = await owned(em, requireUser(caller), params.id);
-      if (['removing', 'removed'].includes(c.status)) throw invalidState('This connection is being removed.');
+      const c = await ownedLive(em, requireUser(caller), params.id);
       if (c.syncDirection !== body.syncDirection) {
         await em.nativeUpdate(CalendarConnection, { id: c.id }, { syncDirection: body.syncDirection });
         c.syncDirection = body.syncDirection;
@@ -524,8 +530,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     },
     async ({ req, caller, params, body }) => {
       const em = ctx.em(req);
-      const c = await owned(em, requireUser(caller), params.id);
-      if (['removing', 'removed'].includes(c.status)) throw invalidState('This connection is being removed.');
+      const c = await ownedLive(em, requireUser(caller), params.id);
       await signal(c, syncNowSignal, { direction: body.direction });
       return { status: 202, body: { accepted: true, direction: body.direction, workflowId: c.workflowId } };
     },

@@ -9,7 +9,16 @@
  */
 import { CredentialsRejectedError, InvalidDataError, NotFoundError } from '../errors.ts';
 import type { ProviderCalendar } from '../types.ts';
-import { asArray, asCollectionUrl, childNames, type DavClient, hrefsOf, samePath, textOf } from './http.ts';
+import {
+  asArray,
+  asCollectionUrl,
+  CALDAV_NS,
+  childNames,
+  type DavClient,
+  hrefsOf,
+  samePath,
+  textOf,
+} from './http.ts';
 
 export interface Discovery {
   principalUrl: string;
@@ -93,8 +102,7 @@ export function propfind(props: Record<string, unknown>): unknown {
   return {
     propfind: {
       _attributes: {
-        'xmlns:d': 'DAV:',
-        'xmlns:c': 'urn:ietf:params:xml:ns:caldav',
+        ...CALDAV_NS,
         'xmlns:cs': 'http://calendarserver.org/ns/',
         'xmlns:ca': 'http://apple.com/ns/ical/',
       },

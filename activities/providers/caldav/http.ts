@@ -207,6 +207,9 @@ function statusError(status: number, headers: Headers, method: string, host: str
   return null;
 }
 
+/** The DAV and CalDAV namespace prefixes our REPORT bodies use. */
+export const CALDAV_NS = { 'xmlns:d': 'DAV:', 'xmlns:c': 'urn:ietf:params:xml:ns:caldav' };
+
 // ---------------------------------------------------------------------------------------------
 // Reading tsdav's parsed XML. Element names arrive namespace-less and camelCased; text goes through
 // tsdav's nativeType, so "2024" arrives as a number and must be turned back into text.

@@ -29,6 +29,7 @@ import type {
 import { propfind } from './discovery.ts';
 import {
   asCollectionUrl,
+  CALDAV_NS,
   childNames,
   type DavClient,
   type DavResult,
@@ -43,8 +44,6 @@ export const MULTIGET_BATCH = 100;
 const UNCHANGED_PER_PAGE = 1000;
 /** Guards against a server that keeps answering "truncated" (507) with the same token. */
 const MAX_SYNC_ROUNDS = 1000;
-
-const CALDAV_NS = { 'xmlns:d': 'DAV:', 'xmlns:c': 'urn:ietf:params:xml:ns:caldav' };
 
 interface WindowKey {
   start: string;

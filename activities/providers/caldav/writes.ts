@@ -12,7 +12,7 @@ import { InvalidDataError, NotFoundError, ReadOnlyError, TransientProviderError 
 import { calbridgeUid, renderEvent } from '../ical/render.ts';
 import type { EventRef, OutboundEvent } from '../types.ts';
 import { propfind } from './discovery.ts';
-import { asCollectionUrl, type DavClient, type Exchange, textOf } from './http.ts';
+import { asCollectionUrl, CALDAV_NS, type DavClient, type Exchange, textOf } from './http.ts';
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$/;
 
@@ -171,7 +171,7 @@ async function findByUid(client: DavClient, collection: string, uid: string): Pr
     namespace: 'c',
     body: {
       'calendar-query': {
-        _attributes: { 'xmlns:d': 'DAV:', 'xmlns:c': 'urn:ietf:params:xml:ns:caldav' },
+        _attributes: CALDAV_NS,
         'd:prop': { 'd:getetag': {} },
         filter: {
           'comp-filter': {
