@@ -3,7 +3,6 @@
  * proxy (discovery across hosts, up-front auth, collection listed in its own reports, and the knobs:
  * no sync-collection, read-only share, injected statuses, slow answers, request log).
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCalDavProvider } from '../../activities/providers/caldav/index.ts';
 import {
@@ -24,6 +23,7 @@ import type {
   SyncCursor,
   TimeWindow,
 } from '../../activities/providers/types.ts';
+import { freePort } from '../../worker/local/ports.ts';
 import { calendarScenario } from '../support/calendar-scenario.ts';
 import { generateIcsEvent, type IcsEventSpec } from '../support/generate-ics.ts';
 import { type ICloudProxy, startICloudProxy } from '../support/icloud-proxy.ts';
@@ -209,12 +209,7 @@ describe('discovery and access', () => {
   });
 
   it('reports refused connections, unknown hosts and timeouts as ProviderUnreachableError', async () => {
-    const closedPort = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
+    const closedPort = await freePort();
     await expect(caldav(`http://127.0.0.1:${closedPort}/`).verifyAccess()).rejects.toBeInstanceOf(
       ProviderUnreachableError,
     );

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CredentialsRejectedError,
@@ -19,6 +18,7 @@ import type {
   Occurrence,
   ProviderContext,
 } from '../../activities/providers/types.ts';
+import { freePort } from '../../worker/local/ports.ts';
 import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/ics/${name}`, import.meta.url), 'utf8');
@@ -339,7 +339,7 @@ describe('ICS provider: errors', () => {
   });
 
   it('reports a closed port as ProviderUnreachableError', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const p = createIcsProvider(
       { provider: 'ics', serverUrl: null, credentials: { url: `http://127.0.0.1:${port}/feed.ics` } },
       ctx,
@@ -419,13 +419,3 @@ describe('ICS provider: errors', () => {
     );
   });
 });
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}

@@ -114,12 +114,40 @@ export function calendarScenario(now = new Date()) {
     { name: 'cancelled', uid: cancelled.uid, ics: generateIcsEvent(cancelled) },
     { name: 'berlin', uid: berlin.uid, ics: generateIcsEvent(berlin) },
   ];
+  /**
+   * The provider-side changes every test applies after the first import — one event added, one
+   * moved, one deleted — and the events expected once they are synced.
+   */
+  const added = {
+    uid: 'added@calbridge.test',
+    summary: 'Added',
+    start: at(5, 8, 0, 'UTC'),
+    end: at(5, 9, 0, 'UTC'),
+  };
+  const movedBerlin = { ...berlin, start: at(6, 14, 0, 'Europe/Berlin'), end: at(6, 15, 0, 'Europe/Berlin') };
+  const changes = {
+    added: { name: 'added', uid: added.uid, ics: generateIcsEvent(added) },
+    moved: { name: 'berlin', uid: berlin.uid, ics: generateIcsEvent(movedBerlin) },
+    deleted: { name: 'focus', uid: transparent.uid },
+    expected: [
+      ...expected.filter((e) => e.title !== 'Focus time' && e.title !== 'Berlin workshop'),
+      { start: iso(added.start), end: iso(added.end), allDay: false, busy: true, title: 'Added' },
+      {
+        start: iso(movedBerlin.start),
+        end: iso(movedBerlin.end),
+        allDay: false,
+        busy: true,
+        title: 'Berlin workshop',
+      },
+    ].sort((a, b) => a.start.localeCompare(b.start)),
+  };
   return {
     base: day.toJSDate(),
     at,
     specs: { series, moved, allDay, transparent, cancelled, berlin },
     expected,
     objects,
+    changes,
   };
 }
 
