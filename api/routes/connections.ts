@@ -181,37 +181,47 @@ const alreadyLinked = (connectionId: string | null) =>
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-async function loadView(em: EntityManager, connection: CalendarConnectionRow | { id: string }) {
-  const c =
-    'userId' in connection ? connection : await em.findOneOrFail(CalendarConnection, { id: connection.id });
-  const calendars = await em.find(
-    ProviderCalendar,
-    { connectionId: c.id, removedAt: null },
-    { orderBy: { name: 'asc', id: 'asc' } },
-  );
-  return {
+/** The API view of connections, with their calendars read in one query however many there are. */
+async function loadViews(em: EntityManager, connections: CalendarConnectionRow[]) {
+  const calendars = connections.length
+    ? await em.find(
+        ProviderCalendar,
+        { connectionId: { $in: connections.map((c) => c.id) }, removedAt: null },
+        { orderBy: { name: 'asc', id: 'asc' } },
+      )
+    : [];
+  return connections.map((c) => ({
     id: c.id,
     provider: c.provider,
     accountEmail: c.accountEmail ?? null,
     status: c.status,
     statusReason: c.statusReason ?? null,
     syncDirection: c.syncDirection,
-    calendars: calendars.map((cal) => ({
-      id: cal.id,
-      name: cal.name,
-      color: cal.color ?? null,
-      readOnly: cal.readOnly,
-      importForAvailability: cal.importForAvailability,
-      isPrimary: cal.isPrimary,
-      importStatus: cal.importStatus,
-      lastSyncedAt: iso(cal.lastSyncedAt),
-      eventCount: cal.eventCount,
-      error: cal.error ?? null,
-    })),
+    calendars: calendars
+      .filter((cal) => cal.connectionId === c.id)
+      .map((cal) => ({
+        id: cal.id,
+        name: cal.name,
+        color: cal.color ?? null,
+        readOnly: cal.readOnly,
+        importForAvailability: cal.importForAvailability,
+        isPrimary: cal.isPrimary,
+        importStatus: cal.importStatus,
+        lastSyncedAt: iso(cal.lastSyncedAt),
+        eventCount: cal.eventCount,
+        error: cal.error ?? null,
+      })),
     lastSyncAt: iso(c.lastSyncAt),
     createdAt: c.createdAt.toISOString(),
     workflowId: c.workflowId,
-  };
+  }));
+}
+
+async function loadView(em: EntityManager, connection: CalendarConnectionRow | { id: string }) {
+  const c =
+    'userId' in connection ? connection : await em.findOneOrFail(CalendarConnection, { id: connection.id });
+  const [view] = await loadViews(em, [c]);
+  return view!;
 }
 
 export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void {
@@ -366,7 +376,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
         },
         { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit + 1 },
       );
-      const items = await Promise.all(rows.slice(0, query.limit).map((c) => loadView(em, c)));
+      const items = await loadViews(em, rows.slice(0, query.limit));
       const last = rows.length > query.limit ? rows[query.limit - 1] : undefined;
       return {
         status: 200,

@@ -229,6 +229,34 @@ describe('ICS connections', () => {
     expect(second.body.error.code).toBe('already_exists');
   });
 
+  it('pages through connections newest first, each with its own calendars', async () => {
+    const user = await platform.createUser();
+    const ids: string[] = [];
+    for (const name of ['one', 'two', 'three']) {
+      feeds.setFeed(`/page-${name}.ics`, asFeed(scenario.objects, `Feed ${name}`));
+      const res = await platform.request('POST', '/v1/connections', {
+        token: user.token,
+        body: { provider: 'ics', url: feeds.url(`/page-${name}.ics`) },
+      });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+    }
+    const first = await platform.request('GET', '/v1/connections?limit=2', { token: user.token });
+    expect(first.body.items.map((c: { id: string }) => c.id)).toEqual([ids[2], ids[1]]);
+    expect(
+      first.body.items.map((c: { calendars: { name: string }[] }) => c.calendars.map((cal) => cal.name)),
+    ).toEqual([['Feed three'], ['Feed two']]);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await platform.request('GET', `/v1/connections?limit=2&cursor=${first.body.nextCursor}`, {
+      token: user.token,
+    });
+    expect(second.body.items.map((c: { id: string }) => c.id)).toEqual([ids[0]]);
+    expect(second.body.items[0].calendars.map((cal: { name: string }) => cal.name)).toEqual(['Feed one']);
+    expect(second.body.nextCursor).toBeNull();
+    const bad = await platform.request('GET', '/v1/connections?cursor=garbage', { token: user.token });
+    expect(bad.status).toBe(400);
+  });
+
   it("hides one user's connections from another (404) and keeps admins out of user routes (403)", async () => {
     const owner = await platform.createUser();
     const stranger = await platform.createUser();
