@@ -5,15 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import type { ConnectionStatus } from '../db/entities/connection.ts';
+import { openStoredProvider } from '../connections/credentials.ts';
+import { type CalendarSyncResult, purgeCalendar, syncCalendar } from '../connections/import-engine.ts';
 import { CalendarConnection, ProviderCalendar } from '../db/entities/index.ts';
-import { type CalendarSyncResult, purgeCalendar, syncCalendar } from './calendar-sync.ts';
-import { openStoredProvider } from './connection-store.ts';
+import type { ProviderKind } from '../domain/connection.ts';
+import type { ConnectionStatus } from '../domain/connection-status.ts';
+import { providerModule } from '../providers/registry.ts';
 import type { ActivityDeps } from './deps.ts';
 import { createEmailActivities } from './email.ts';
 import { providerCall } from './failures.ts';
-import { providerModule } from './providers/registry.ts';
-import type { ProviderKind } from './providers/types.ts';
 
 export interface ConnectionSnapshot {
   exists: boolean;

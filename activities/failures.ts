@@ -1,6 +1,6 @@
 /** Turns provider errors into Temporal failures the workflow can branch on (by `type`). */
 import { ApplicationFailure } from '@temporalio/common';
-import { ProviderError, RateLimitedError } from './providers/errors.ts';
+import { ProviderError, RateLimitedError } from '../providers/errors.ts';
 
 export function toActivityFailure(error: unknown): unknown {
   if (!(error instanceof ProviderError)) return error;

@@ -2,8 +2,9 @@
  * Backfill throughput from a real Radicale server: 2,000 events in one calendar, imported into
  * PostgreSQL through the real CalDAV adapter and sync engine. Prints JSON. Goal: ≥ 500 events/s.
  */
-import { importWindow, syncCalendar } from '../activities/calendar-sync.ts';
-import { openProvider } from '../activities/connection-store.ts';
+
+import { openProvider } from '../connections/credentials.ts';
+import { importWindow, syncCalendar } from '../connections/import-engine.ts';
 import { calendarScenario } from '../test/support/calendar-scenario.ts';
 import { generateIcsEvent } from '../test/support/generate-ics.ts';
 import { startRadicale } from '../test/support/radicale.ts';

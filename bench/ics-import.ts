@@ -2,9 +2,10 @@
  * ICS parse + import of a 5,000-event feed served over local HTTP, into PostgreSQL through the real
  * sync engine. Prints JSON. Goal on the reference machine (2 cores): ≥ 2,000 events/s.
  */
-import { importWindow, syncCalendar } from '../activities/calendar-sync.ts';
-import { openProvider } from '../activities/connection-store.ts';
-import { expandICalendar } from '../activities/providers/ical/normalize.ts';
+
+import { openProvider } from '../connections/credentials.ts';
+import { importWindow, syncCalendar } from '../connections/import-engine.ts';
+import { expandICalendar } from '../ical/normalize.ts';
 import { generateIcsFeed } from '../test/support/generate-ics.ts';
 import { startIcsServer } from '../test/support/ics-server.ts';
 import { seedConnection } from '../test/support/seed.ts';

@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { ConnectionStatus } from '../db/entities/connection.ts';
+import type { ConnectionStatus } from '../domain/connection-status.ts';
 import { CalbridgeStatus } from './search-attributes.ts';
 
 export type SyncDirection = 'both' | 'inbound' | 'outbound';

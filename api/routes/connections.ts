@@ -5,7 +5,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { SearchAttributePair, SignalDefinition } from '@temporalio/common';
 import { z } from 'zod';
-import { openProvider, sealCredentials } from '../../activities/connection-store.ts';
+import { openProvider, sealCredentials } from '../../connections/credentials.ts';
+import type { CalendarConnectionRow } from '../../db/entities/connection.ts';
+import { CalendarConnection, ProviderCalendar } from '../../db/entities/index.ts';
+import { pgArray } from '../../db/sql.ts';
+import type { ProviderKind } from '../../domain/connection.ts';
+import { hashToken } from '../../platform/crypto.ts';
+import type { ProviderCalendar as ListedCalendar } from '../../providers/contract.ts';
 import {
   CredentialsRejectedError,
   InvalidDataError,
@@ -13,13 +19,8 @@ import {
   ProviderError,
   ProviderUnreachableError,
   RateLimitedError,
-} from '../../activities/providers/errors.ts';
-import { providerModules } from '../../activities/providers/registry.ts';
-import type { ProviderCalendar as ListedCalendar, ProviderKind } from '../../activities/providers/types.ts';
-import type { CalendarConnectionRow } from '../../db/entities/connection.ts';
-import { CalendarConnection, ProviderCalendar } from '../../db/entities/index.ts';
-import { pgArray } from '../../db/sql.ts';
-import { hashToken } from '../../platform/crypto.ts';
+} from '../../providers/errors.ts';
+import { providerModules } from '../../providers/registry.ts';
 import {
   calendarsSavedSignal,
   connectionWorkflow,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { ApiToken, Schedule, User } from '../../db/entities/index.ts';
-import type { DateOverride, WeeklyHours } from '../../db/entities/user.ts';
+import { type DateOverride, defaultWeeklyHours, WEEKDAYS, type WeeklyHours } from '../../domain/schedule.ts';
 import { hashToken, newToken } from '../../platform/crypto.ts';
 import { canSee, requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
@@ -28,7 +28,7 @@ const intervals = z
         ctx.addIssue({ code: 'custom', message: 'intervals must not overlap' });
     }
   });
-const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const weekday = z.enum(WEEKDAYS);
 const isoDate = z.iso.date({ message: 'must be a date such as 2026-12-24' });
 
 export const scheduleBody = z.object({
@@ -50,11 +50,6 @@ const scheduleView = z.object({
     z.object({ date: z.string(), intervals: z.array(z.object({ start: z.string(), end: z.string() })) }),
   ),
 });
-
-export function defaultWeekly(): WeeklyHours {
-  const day = () => [{ start: '09:00', end: '17:00' }];
-  return { mon: day(), tue: day(), wed: day(), thu: day(), fri: day(), sat: [], sun: [] };
-}
 
 type UserRow = { id: string; email: string; name: string; timeZone: string };
 const toView = (u: UserRow) => ({ id: u.id, email: u.email, name: u.name, timeZone: u.timeZone });
@@ -84,7 +79,7 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
           tx.create(Schedule, {
             userId: id,
             timeZone: body.timeZone,
-            weekly: defaultWeekly(),
+            weekly: defaultWeeklyHours(),
             overrides: [],
           });
         });

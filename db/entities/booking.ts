@@ -1,11 +1,12 @@
 import { defineEntity, p } from '@mikro-orm/core';
-
-export type BookingCalendarType = 'simple' | 'round_robin' | 'collective' | 'class' | 'service';
-export interface BookingService {
-  id: string;
-  name: string;
-  durationMinutes: number;
-}
+import type {
+  AppointmentOrigin,
+  AppointmentStatus,
+  BookingCalendarType,
+  BookingService,
+  OneTimeLinkStatus,
+  Person,
+} from '../../domain/booking.ts';
 
 /** What people book: a page with a duration, hosts and rules. */
 export const BookingCalendar = defineEntity({
@@ -51,21 +52,13 @@ export const OneTimeLink = defineEntity({
     id: p.uuid().primary(),
     bookingCalendarId: p.uuid(),
     tokenHash: p.string(),
-    status: p.string().$type<'active' | 'used' | 'revoked'>().default('active'),
+    status: p.string().$type<OneTimeLinkStatus>().default('active'),
     expiresAt: p.datetime().nullable(),
     usedAt: p.datetime().nullable(),
     createdBy: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });
-
-export type AppointmentOrigin = 'booking' | 'app' | 'provider';
-export type AppointmentStatus = 'held' | 'confirmed' | 'cancelled';
-export interface Person {
-  name: string;
-  email: string;
-  timeZone?: string;
-}
 
 /** A booking, an appointment made in the app, or one brought in by inbound sync. */
 export const Appointment = defineEntity({

@@ -1,17 +1,11 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import type { ProviderKind } from '../../activities/providers/types.ts';
-
-export type ConnectionStatus =
-  | 'pending_authorization'
-  | 'awaiting_selection'
-  | 'importing'
-  | 'active'
-  | 'needs_reauth'
-  | 'error'
-  | 'removing'
-  | 'removed';
-export type SyncDirection = 'both' | 'inbound' | 'outbound';
-export type ImportStatus = 'idle' | 'pending' | 'importing' | 'ready' | 'error';
+import type {
+  ImportedEventStatus,
+  ImportStatus,
+  ProviderKind,
+  SyncDirection,
+} from '../../domain/connection.ts';
+import type { ConnectionStatus } from '../../domain/connection-status.ts';
 
 /** One linked provider account. `credentials` is AES-256-GCM ciphertext (platform/crypto.ts). */
 export const CalendarConnection = defineEntity({
@@ -87,7 +81,7 @@ export const ImportedEvent = defineEntity({
     endAt: p.datetime(),
     allDay: p.boolean(),
     busy: p.boolean(),
-    status: p.string().$type<'confirmed' | 'tentative'>(),
+    status: p.string().$type<ImportedEventStatus>(),
     title: p.string().nullable(),
     updatedAt: p.datetime(),
   },

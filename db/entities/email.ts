@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import type { EmailStatus } from '../../domain/email.ts';
 
 /**
  * Outgoing mail. Rows are written with a deterministic `dedupeKey` so a retried activity never
@@ -15,7 +16,7 @@ export const EmailOutbox = defineEntity({
     textBody: p.text(),
     icalMethod: p.string().nullable(),
     icalBody: p.text().nullable(),
-    status: p.string().$type<'pending' | 'sent' | 'failed'>().default('pending'),
+    status: p.string().$type<EmailStatus>().default('pending'),
     attempts: p.integer().default(0),
     lastError: p.string().nullable(),
     sentAt: p.datetime().nullable(),

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import type { DateOverride, WeeklyHours } from '../../domain/schedule.ts';
 
 /** A calendar provider (a business user). The id is the lower-cased e-mail address. */
 export const User = defineEntity({
@@ -29,17 +30,6 @@ export const ApiToken = defineEntity({
     lastUsedAt: p.datetime().nullable(),
   },
 });
-
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
-export interface TimeInterval {
-  start: string;
-  end: string;
-}
-export type WeeklyHours = Partial<Record<Weekday, TimeInterval[]>>;
-export interface DateOverride {
-  date: string;
-  intervals: TimeInterval[];
-}
 
 /** Working hours: when a user can be booked, before calendars and appointments are subtracted. */
 export const Schedule = defineEntity({

@@ -3,7 +3,7 @@
  * occurrence that has entered the window (its ETag alone must not make it "unchanged").
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncCalendar } from '../../activities/calendar-sync.ts';
+import { syncCalendar } from '../../connections/import-engine.ts';
 import { createOrm, type Orm } from '../../db/orm.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { testEnv } from '../harness/platform.ts';

@@ -4,8 +4,8 @@
  * share (the iCloud front with write privileges withdrawn).
  */
 import { afterAll, beforeAll } from 'vitest';
-import { createCalDavProvider } from '../../activities/providers/caldav/index.ts';
-import type { ProviderContext } from '../../activities/providers/types.ts';
+import { createCalDavProvider } from '../../providers/caldav/adapter.ts';
+import type { ProviderContext } from '../../providers/contract.ts';
 import { generateIcsEvent } from '../support/generate-ics.ts';
 import { type ICloudProxy, startICloudProxy } from '../support/icloud-proxy.ts';
 import { type Radicale, startRadicale } from '../support/radicale.ts';

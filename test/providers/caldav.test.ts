@@ -4,7 +4,9 @@
  * no sync-collection, read-only share, injected statuses, slow answers, request log).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCalDavProvider } from '../../activities/providers/caldav/index.ts';
+import type { Occurrence, OutboundEvent, TimeWindow } from '../../domain/calendar.ts';
+import { createCalDavProvider } from '../../providers/caldav/adapter.ts';
+import type { CalendarProvider, ChangePage, ProviderContext, SyncCursor } from '../../providers/contract.ts';
 import {
   CredentialsRejectedError,
   CursorExpiredError,
@@ -13,16 +15,7 @@ import {
   RateLimitedError,
   ReadOnlyError,
   TransientProviderError,
-} from '../../activities/providers/errors.ts';
-import type {
-  CalendarProvider,
-  ChangePage,
-  Occurrence,
-  OutboundEvent,
-  ProviderContext,
-  SyncCursor,
-  TimeWindow,
-} from '../../activities/providers/types.ts';
+} from '../../providers/errors.ts';
 import { freePort } from '../../worker/local/ports.ts';
 import { calendarScenario } from '../support/calendar-scenario.ts';
 import { generateIcsEvent, type IcsEventSpec } from '../support/generate-ics.ts';

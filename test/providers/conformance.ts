@@ -12,20 +12,9 @@
  * does (upserts, unchanged, removed, and the sweep after a full sync's complete page).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  CredentialsRejectedError,
-  CursorExpiredError,
-  ReadOnlyError,
-} from '../../activities/providers/errors.ts';
-import type {
-  CalendarProvider,
-  ChangePage,
-  EventRef,
-  Occurrence,
-  OutboundEvent,
-  SyncCursor,
-  TimeWindow,
-} from '../../activities/providers/types.ts';
+import type { Occurrence, OutboundEvent, TimeWindow } from '../../domain/calendar.ts';
+import type { CalendarProvider, ChangePage, EventRef, SyncCursor } from '../../providers/contract.ts';
+import { CredentialsRejectedError, CursorExpiredError, ReadOnlyError } from '../../providers/errors.ts';
 
 /** A timed, non-recurring event, as the suite seeds it. */
 export interface NeutralEvent {

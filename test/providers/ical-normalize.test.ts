@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidDataError } from '../../activities/providers/errors.ts';
-import { expandICalendar, parseICalendarFeed } from '../../activities/providers/ical/normalize.ts';
-import type { Occurrence, TimeWindow } from '../../activities/providers/types.ts';
+import type { Occurrence, TimeWindow } from '../../domain/calendar.ts';
+import { ICalendarError } from '../../ical/errors.ts';
+import { expandICalendar, parseICalendarFeed } from '../../ical/normalize.ts';
 import { generateIcsFeed, VTIMEZONES } from '../support/generate-ics.ts';
 
 /** March 2025: contains the US DST change (03-09) and the EU one (03-30). */
@@ -584,8 +584,8 @@ describe('expandICalendar: input that is not iCalendar', () => {
     ['plain text', 'Service temporarily unavailable', /BEGIN:VCALENDAR/],
     ['a truncated feed', 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\n', /truncated/],
   ];
-  it.each(cases)('rejects %s with InvalidDataError', (_name, text, message) => {
-    expect(() => expandICalendar(text, MARCH)).toThrow(InvalidDataError);
+  it.each(cases)('rejects %s with ICalendarError', (_name, text, message) => {
+    expect(() => expandICalendar(text, MARCH)).toThrow(ICalendarError);
     expect(() => expandICalendar(text, MARCH)).toThrow(message);
   });
 

@@ -2,9 +2,9 @@
 import type { VEvent } from 'node-ical';
 import ical from 'node-ical';
 import { describe, expect, it } from 'vitest';
-import { expandICalendar } from '../../activities/providers/ical/normalize.ts';
-import { calbridgeUid, renderEvent } from '../../activities/providers/ical/render.ts';
-import type { OutboundEvent } from '../../activities/providers/types.ts';
+import type { OutboundEvent } from '../../domain/calendar.ts';
+import { expandICalendar } from '../../ical/normalize.ts';
+import { calbridgeUid, renderEvent } from '../../ical/render.ts';
 
 const event: OutboundEvent = {
   id: '6f1c2a9e-1b1e-4c47-a0c4-5f2d7a1e9b33',

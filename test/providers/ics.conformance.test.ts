@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
-import { createIcsProvider } from '../../activities/providers/ics/index.ts';
-import type { ProviderContext } from '../../activities/providers/types.ts';
+import type { ProviderContext } from '../../providers/contract.ts';
+import { createIcsProvider } from '../../providers/ics/adapter.ts';
 import { generateIcsCalendar } from '../support/generate-ics.ts';
 import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
 import { type ConformanceDriver, describeProviderConformance, type NeutralEvent } from './conformance.ts';

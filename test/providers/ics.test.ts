@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Occurrence } from '../../domain/calendar.ts';
+import type {
+  CalendarProvider,
+  ChangePage,
+  FetchChangesInput,
+  ProviderContext,
+} from '../../providers/contract.ts';
 import {
   CredentialsRejectedError,
   InvalidDataError,
@@ -9,15 +16,8 @@ import {
   RateLimitedError,
   ReadOnlyError,
   TransientProviderError,
-} from '../../activities/providers/errors.ts';
-import { createIcsProvider } from '../../activities/providers/ics/index.ts';
-import type {
-  CalendarProvider,
-  ChangePage,
-  FetchChangesInput,
-  Occurrence,
-  ProviderContext,
-} from '../../activities/providers/types.ts';
+} from '../../providers/errors.ts';
+import { createIcsProvider } from '../../providers/ics/adapter.ts';
 import { freePort } from '../../worker/local/ports.ts';
 import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
 

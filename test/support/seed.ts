@@ -1,8 +1,8 @@
 /** Rows for tests and benchmarks that drive activities directly, without the API. */
 import { randomUUID } from 'node:crypto';
-import { sealCredentials } from '../../activities/connection-store.ts';
-import type { ProviderKind } from '../../activities/providers/types.ts';
+import { sealCredentials } from '../../connections/credentials.ts';
 import type { Orm } from '../../db/orm.ts';
+import type { ProviderKind } from '../../domain/connection.ts';
 import type { Config } from '../../platform/config.ts';
 
 /** A user, a connection with sealed credentials, and one calendar selected for import. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProviderModule } from '../module.ts';
-import { createCalDavProvider } from './index.ts';
+import { createCalDavProvider } from './adapter.ts';
 
 const secret = z.string().min(1).max(1024);
 

@@ -7,8 +7,9 @@
  * an absolute URL on a partition host (https://pNN-caldav.icloud.com/...) and the collections listed
  * there must resolve against that host.
  */
+
+import type { ProviderCalendar } from '../contract.ts';
 import { CredentialsRejectedError, InvalidDataError, NotFoundError } from '../errors.ts';
-import type { ProviderCalendar } from '../types.ts';
 import {
   asArray,
   asCollectionUrl,

@@ -1,16 +1,11 @@
 /**
  * The one interface every calendar provider implements (CalDAV/iCloud, ICS, and later Google and
- * Microsoft). The sync engine (activities/calendar-sync.ts) only ever talks to this interface; a
- * new provider is a new folder under activities/providers/ plus one line in registry.ts.
+ * Microsoft). The import engine (connections/import-engine.ts) only ever talks to this interface; a
+ * new provider is a new folder under providers/ plus one line in registry.ts.
  */
 
-export type ProviderKind = 'google' | 'microsoft' | 'icloud' | 'caldav' | 'ics';
-
-/** A half-open UTC interval [start, end). */
-export interface TimeWindow {
-  start: Date;
-  end: Date;
-}
+import type { Occurrence, OutboundEvent, TimeWindow } from '../domain/calendar.ts';
+import type { ProviderKind } from '../domain/connection.ts';
 
 /** What the adapter learns when it verifies access. */
 export interface AccountInfo {
@@ -26,25 +21,6 @@ export interface ProviderCalendar {
   readOnly: boolean;
   /** The provider's own notion of a primary/default calendar (not our `isPrimary`). */
   providerPrimary: boolean;
-}
-
-/**
- * One concrete occurrence of an event, already normalised: recurring series are expanded inside the
- * sync window (EXDATE and RECURRENCE-ID overrides applied), cancelled instances dropped, times in UTC.
- */
-export interface Occurrence {
-  /** Stable within its source object: '' for a single event, else the occurrence's original start (ISO, UTC). */
-  occurrenceKey: string;
-  uid: string;
-  start: Date;
-  end: Date;
-  allDay: boolean;
-  /** false for TRANSP:TRANSPARENT / "free" events. */
-  busy: boolean;
-  status: 'confirmed' | 'tentative';
-  title: string | null;
-  /** Set when the event is one we wrote ourselves (invariant 4: no echo). */
-  calbridgeId: string | null;
 }
 
 /**
@@ -93,22 +69,6 @@ export interface FetchChangesInput {
   cursor: SyncCursor | null;
   /** ETags the consumer already holds, by object key, so a full listing can skip unchanged objects. */
   known: ReadonlyMap<string, string | null>;
-}
-
-/** An event we write to a provider calendar. `id` is our id: the provider identity is derived from it. */
-export interface OutboundEvent {
-  id: string;
-  title: string;
-  description?: string;
-  start: Date;
-  end: Date;
-  /** IANA zone used for display in the provider. */
-  timeZone: string;
-  location?: string;
-  organizer?: { name?: string; email: string };
-  attendees?: { name?: string; email: string }[];
-  /** Raised by the caller on every change (iTIP). */
-  sequence: number;
 }
 
 /** Where an event we wrote lives on the provider, enough to update or delete it. */

@@ -16,7 +16,7 @@ import ical, {
   ICalEventStatus,
 } from 'ical-generator';
 import { DateTime, IANAZone } from 'luxon';
-import type { OutboundEvent } from '../types.ts';
+import type { OutboundEvent } from '../domain/calendar.ts';
 
 export interface RenderOptions {
   /** iTIP method for email; leave unset for a stored calendar object (CalDAV forbids METHOD there). */

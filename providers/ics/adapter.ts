@@ -6,6 +6,19 @@
  * errors and Retry-After.
  */
 import { createHash } from 'node:crypto';
+import type { TimeWindow } from '../../domain/calendar.ts';
+import { ICalendarError } from '../../ical/errors.ts';
+import { type ICalendarFeed, parseICalendarFeed } from '../../ical/normalize.ts';
+import type {
+  CalendarProvider,
+  ChangePage,
+  FetchChangesInput,
+  ProviderCalendar,
+  ProviderConnection,
+  ProviderContext,
+  SourceObject,
+  SyncCursor,
+} from '../contract.ts';
 import {
   CredentialsRejectedError,
   InvalidDataError,
@@ -16,17 +29,6 @@ import {
   TransientProviderError,
 } from '../errors.ts';
 import { retryAfterMs, transportError } from '../http-errors.ts';
-import { type ICalendarFeed, parseICalendarFeed } from '../ical/normalize.ts';
-import type {
-  CalendarProvider,
-  ChangePage,
-  FetchChangesInput,
-  ProviderCalendar,
-  ProviderConnection,
-  ProviderContext,
-  SourceObject,
-  SyncCursor,
-} from '../types.ts';
 
 /** What fetchChanges stores between runs. Small on purpose: no UIDs, no body. */
 interface IcsCursor {
@@ -73,15 +75,14 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
 
     async verifyAccess() {
       const result = await fetchFeed(null);
-      if (result.kind === 'ok') parseICalendarFeed(result.body, NO_WINDOW);
+      if (result.kind === 'ok') parseFeed(result.body, NO_WINDOW);
       return { accountEmail: null };
     },
 
     async listCalendars(): Promise<ProviderCalendar[]> {
       const { url, calendarId } = getFeed();
       const result = await fetchFeed(null);
-      const parsed: ICalendarFeed | null =
-        result.kind === 'ok' ? parseICalendarFeed(result.body, NO_WINDOW) : null;
+      const parsed: ICalendarFeed | null = result.kind === 'ok' ? parseFeed(result.body, NO_WINDOW) : null;
       return [
         {
           externalId: calendarId,
@@ -132,7 +133,7 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
       return;
     }
 
-    const parsed = parseICalendarFeed(result.body, input.window);
+    const parsed = parseFeed(result.body, input.window);
     const upserts: SourceObject[] = [];
     const unchanged: string[] = [];
     for (const [uid, object] of parsed.objects) {
@@ -278,4 +279,14 @@ function readCursor(cursor: SyncCursor | null): IcsCursor | null {
 
 function cursorOf(cursor: IcsCursor): SyncCursor {
   return { ...cursor };
+}
+
+/** A feed that is not iCalendar we can read is the provider's bad data, not our failure. */
+function parseFeed(body: string, window: TimeWindow): ICalendarFeed {
+  try {
+    return parseICalendarFeed(body, window);
+  } catch (error) {
+    if (error instanceof ICalendarError) throw new InvalidDataError(error.message);
+    throw error;
+  }
 }

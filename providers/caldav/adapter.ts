@@ -6,7 +6,7 @@
  * - sync.ts: fetchChanges (calendar-query + multiget full listings, sync-collection or ctag).
  * - writes.ts: idempotent create, If-Match update/delete.
  */
-import { CredentialsRejectedError, InvalidDataError } from '../errors.ts';
+
 import type {
   CalendarProvider,
   ChangePage,
@@ -14,7 +14,8 @@ import type {
   ProviderCalendar,
   ProviderConnection,
   ProviderContext,
-} from '../types.ts';
+} from '../contract.ts';
+import { CredentialsRejectedError, InvalidDataError } from '../errors.ts';
 import { type Discovery, discover, listCalendars } from './discovery.ts';
 import { DavClient } from './http.ts';
 import { fetchCollectionChanges } from './sync.ts';

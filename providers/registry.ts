@@ -1,8 +1,9 @@
 /** Every provider the platform can link. A new provider is a new folder and one line here. */
+
+import type { ProviderKind } from '../domain/connection.ts';
 import { caldavModule, icloudModule } from './caldav/module.ts';
 import { icsModule } from './ics/module.ts';
 import type { ProviderModule } from './module.ts';
-import type { ProviderKind } from './types.ts';
 
 export const providerModules: Partial<Record<ProviderKind, ProviderModule>> = {
   icloud: icloudModule,

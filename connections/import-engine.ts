@@ -10,10 +10,11 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ProviderCalendar } from '../db/entities/index.ts';
 import { pgArray } from '../db/sql.ts';
+import type { TimeWindow } from '../domain/calendar.ts';
 import type { Config } from '../platform/config.ts';
-import { openStoredProvider } from './connection-store.ts';
-import { CursorExpiredError } from './providers/errors.ts';
-import type { ChangePage, SourceObject, SyncCursor, TimeWindow } from './providers/types.ts';
+import type { ChangePage, SourceObject, SyncCursor } from '../providers/contract.ts';
+import { CursorExpiredError } from '../providers/errors.ts';
+import { openStoredProvider } from './credentials.ts';
 
 const DAY = 86_400_000;
 

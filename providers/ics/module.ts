@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProviderModule } from '../module.ts';
-import { createIcsProvider } from './index.ts';
+import { createIcsProvider } from './adapter.ts';
 
 /** A read-only iCalendar feed. The URL often embeds a secret, so it is stored encrypted. */
 export const icsModule: ProviderModule = {

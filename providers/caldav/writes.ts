@@ -8,9 +8,10 @@
  * wins over whatever touched it; a second 412 means someone is writing it right now → Transient.
  */
 import { createHash } from 'node:crypto';
+import type { OutboundEvent } from '../../domain/calendar.ts';
+import { calbridgeUid, renderEvent } from '../../ical/render.ts';
+import type { EventRef } from '../contract.ts';
 import { InvalidDataError, NotFoundError, ReadOnlyError, TransientProviderError } from '../errors.ts';
-import { calbridgeUid, renderEvent } from '../ical/render.ts';
-import type { EventRef, OutboundEvent } from '../types.ts';
 import { propfind } from './discovery.ts';
 import { asCollectionUrl, CALDAV_NS, type DavClient, type Exchange, textOf } from './http.ts';
 

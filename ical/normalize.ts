@@ -16,8 +16,8 @@
 import { createHash } from 'node:crypto';
 import type { CalendarResponse, DateWithTimeZone, EventInstance, VEvent } from 'node-ical';
 import ical from 'node-ical';
-import { InvalidDataError } from '../errors.ts';
-import type { Occurrence, TimeWindow } from '../types.ts';
+import type { Occurrence, TimeWindow } from '../domain/calendar.ts';
+import { ICalendarError } from './errors.ts';
 
 export interface ICalendarObject {
   uid: string;
@@ -67,7 +67,7 @@ export function parseICalendarFeed(icsText: string, window: TimeWindow): ICalend
   try {
     parsed = ical.sync.parseICS(lines.join('\n'));
   } catch (error) {
-    throw new InvalidDataError(`iCalendar could not be parsed: ${(error as Error).message}`);
+    throw new ICalendarError(`iCalendar could not be parsed: ${(error as Error).message}`);
   }
 
   const objects = new Map<string, ICalendarObject>();
@@ -94,12 +94,12 @@ function assertICalendar(text: string): string {
   const body = text.replace(/^\uFEFF/, '');
   const head = body.trimStart();
   if (!/^BEGIN:VCALENDAR\s*(\r?\n|$)/i.test(head)) {
-    throw new InvalidDataError(`Not iCalendar data: ${describeNonCalendar(head)}`);
+    throw new ICalendarError(`Not iCalendar data: ${describeNonCalendar(head)}`);
   }
   // A feed cut off mid-transfer still parses, minus its tail; a full sync from it would delete the
   // missing events, so refuse it.
   if (!/(^|\n)END:VCALENDAR\s*$/i.test(body.trimEnd())) {
-    throw new InvalidDataError('iCalendar data is truncated: it does not end with END:VCALENDAR');
+    throw new ICalendarError('iCalendar data is truncated: it does not end with END:VCALENDAR');
   }
   return body;
 }

@@ -4,8 +4,9 @@
  * often it is polled. One of these per provider folder; registry.ts lists them.
  */
 import type { z } from 'zod';
-import type { Config } from '../../platform/config.ts';
-import type { CalendarProvider, ProviderConnection, ProviderContext, ProviderKind } from './types.ts';
+import type { ProviderKind } from '../domain/connection.ts';
+import type { Config } from '../platform/config.ts';
+import type { CalendarProvider, ProviderConnection, ProviderContext } from './contract.ts';
 
 export interface StoredConnectionParts {
   serverUrl: string | null;

@@ -4,11 +4,12 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CalendarConnection } from '../db/entities/index.ts';
+import type { ProviderKind } from '../domain/connection.ts';
 import type { Config } from '../platform/config.ts';
 import { decryptJson, encryptJson } from '../platform/crypto.ts';
-import { providerContext } from './providers/module.ts';
-import { providerModule } from './providers/registry.ts';
-import type { CalendarProvider, ProviderKind } from './providers/types.ts';
+import type { CalendarProvider } from '../providers/contract.ts';
+import { providerContext } from '../providers/module.ts';
+import { providerModule } from '../providers/registry.ts';
 
 /** Credentials are bound to their connection id (AES-GCM associated data). */
 const aad = (connectionId: string) => `calendar_connections:${connectionId}`;

@@ -16,16 +16,12 @@
  * events outside the window, unreadable data) — so a consumer that re-lists with a moved window gets
  * series re-expanded and newly covered events imported, while plain events stay "unchanged".
  */
+
+import type { Occurrence, TimeWindow } from '../../domain/calendar.ts';
+import { ICalendarError } from '../../ical/errors.ts';
+import { expandICalendar } from '../../ical/normalize.ts';
+import type { ChangePage, FetchChangesInput, SourceObject, SyncCursor } from '../contract.ts';
 import { CursorExpiredError, InvalidDataError, NotFoundError } from '../errors.ts';
-import { expandICalendar } from '../ical/normalize.ts';
-import type {
-  ChangePage,
-  FetchChangesInput,
-  Occurrence,
-  SourceObject,
-  SyncCursor,
-  TimeWindow,
-} from '../types.ts';
 import { propfind } from './discovery.ts';
 import {
   asCollectionUrl,
@@ -386,7 +382,7 @@ function sourceObject(key: string, davEtag: string | null, data: string, window:
   } catch (error) {
     // One unreadable resource must not stop the calendar's sync; it imports as nothing, and its
     // window-tagged version makes the next listing with another window try it again.
-    if (!(error instanceof InvalidDataError)) throw error;
+    if (!(error instanceof ICalendarError)) throw error;
   }
   return { key, etag: versionTag(davEtag, occurrences, window), occurrences };
 }
