@@ -1,18 +1,22 @@
 /**
- * Activities of the connection workflow (workflows/connection.ts). Each is idempotent: it reads
- * the connection from PostgreSQL by id (never receiving a secret as an argument, invariant 5) and
- * can be retried after a crash without doing its work twice.
+ * Activities of the connection workflow (workflows/connection.ts), thin over connections/. Each is
+ * idempotent: it reads the connection from PostgreSQL by id (never receiving a secret as an
+ * argument, invariant 5) and can be retried after a crash without doing its work twice.
  */
-import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import { recordCalendarListing } from '../connections/calendars.ts';
 import { openStoredProvider } from '../connections/credentials.ts';
-import { type CalendarSyncResult, purgeCalendar, syncCalendar } from '../connections/import-engine.ts';
-import { CalendarConnection, ProviderCalendar } from '../db/entities/index.ts';
+import { type CalendarSyncResult, syncCalendar } from '../connections/import-engine.ts';
+import { needsReauthNotice } from '../connections/notices.ts';
+import { removeConnectionData } from '../connections/removal.ts';
+import { changeConnectionStatus } from '../connections/status.ts';
+import { CalendarConnection } from '../db/entities/index.ts';
+import { pgArray } from '../db/sql.ts';
 import type { ProviderKind } from '../domain/connection.ts';
-import type { ConnectionStatus } from '../domain/connection-status.ts';
+import { type ConnectionStatus, TERMINAL_STATUSES } from '../domain/connection-status.ts';
+import type { EmailRequest } from '../domain/email.ts';
 import { providerModule } from '../providers/registry.ts';
 import type { ActivityDeps } from './deps.ts';
-import { createEmailActivities } from './email.ts';
 import { providerCall } from './failures.ts';
 
 export interface ConnectionSnapshot {
@@ -34,31 +38,7 @@ export interface SyncTarget {
   name: string;
 }
 
-/** Statuses only the user's removal may leave. */
-const terminal: ConnectionStatus[] = ['removing', 'removed'];
-
-export function createConnectionActivities(deps: ActivityDeps) {
-  const { orm, config } = deps;
-  const email = createEmailActivities(deps);
-
-  async function setStatus(
-    connectionId: string,
-    status: ConnectionStatus,
-    reason: string | null,
-  ): Promise<ConnectionStatus> {
-    const em = orm.em.fork();
-    // Never overwrite a removal in progress: the user's DELETE wins over a sync that finishes late.
-    const rows = await em.execute<{ status: ConnectionStatus }[]>(
-      `update calendar_connections set status = ?, status_reason = ?, updated_at = now(), version = version + 1
-        where id = ? and (status not in ('removing', 'removed') or ? in ('removing', 'removed'))
-        returning status`,
-      [status, reason, connectionId, status],
-    );
-    if (rows[0]) return rows[0].status;
-    const current = await em.findOne(CalendarConnection, { id: connectionId });
-    return current?.status ?? 'removed';
-  }
-
+export function createConnectionActivities({ orm, config }: ActivityDeps) {
   return {
     async loadConnection(connectionId: string): Promise<ConnectionSnapshot> {
       const em = orm.em.fork();
@@ -94,55 +74,22 @@ export function createConnectionActivities(deps: ActivityDeps) {
       const em = orm.em.fork();
       const { connection, provider } = await openStoredProvider(em, config, connectionId);
       const listed = await providerCall(() => provider.listCalendars());
-      const existing = await em.find(ProviderCalendar, { connectionId });
-      const byExternal = new Map(existing.map((c) => [c.externalId, c]));
-      for (const cal of listed) {
-        const row = byExternal.get(cal.externalId);
-        if (row) {
-          row.name = cal.name;
-          row.color = cal.color;
-          row.readOnly = cal.readOnly;
-          row.providerPrimary = cal.providerPrimary;
-          row.removedAt = null;
-          if (row.readOnly) row.isPrimary = false;
-        } else {
-          em.create(ProviderCalendar, {
-            id: randomUUID(),
-            connectionId,
-            userId: connection.userId,
-            externalId: cal.externalId,
-            name: cal.name,
-            color: cal.color,
-            readOnly: cal.readOnly,
-            providerPrimary: cal.providerPrimary,
-          });
-        }
-      }
-      const listedIds = new Set(listed.map((c) => c.externalId));
-      const vanished = existing.filter((c) => !listedIds.has(c.externalId) && !c.removedAt);
-      for (const row of vanished) {
-        row.removedAt = new Date();
-        row.isPrimary = false;
-        row.importForAvailability = false;
-        row.importStatus = 'idle';
-      }
-      await em.flush();
-      for (const row of vanished) await purgeCalendar(em, row.id);
+      await recordCalendarListing(em, connection, listed);
       return listed.length;
     },
 
+    /** Moves the connection through the transition table; returns the status it is in afterwards. */
     async setConnectionStatus(
       connectionId: string,
       status: ConnectionStatus,
       reason: string | null,
     ): Promise<ConnectionStatus> {
-      return setStatus(connectionId, status, reason);
+      return changeConnectionStatus(orm.em.fork(), connectionId, status, { reason });
     },
 
     /** Calendars to sync this pass: the selected ones, plus deselected ones that still hold events to purge. */
     async listSyncTargets(connectionId: string): Promise<SyncTarget[]> {
-      const em = orm.em.fork();
-      const rows = await em.execute<{ id: string; name: string }[]>(
+      const rows = await orm.em.fork().execute<{ id: string; name: string }[]>(
         `select id, name from provider_calendars
           where connection_id = ? and (import_for_availability and removed_at is null
              or event_count > 0 or sync_cursor is not null)
@@ -166,12 +113,12 @@ export function createConnectionActivities(deps: ActivityDeps) {
     },
 
     async markCalendarError(calendarId: string, message: string): Promise<void> {
-      const em = orm.em.fork();
-      await em.nativeUpdate(
-        ProviderCalendar,
-        { id: calendarId },
-        { importStatus: 'error', error: message.slice(0, 500) },
-      );
+      await orm.em
+        .fork()
+        .execute(`update provider_calendars set import_status = 'error', error = ? where id = ?`, [
+          message.slice(0, 500),
+          calendarId,
+        ]);
     },
 
     /** After a sync pass: `active` (or `importing` while a calendar is still waiting), lastSyncAt now. */
@@ -182,59 +129,36 @@ export function createConnectionActivities(deps: ActivityDeps) {
           where connection_id = ? and import_for_availability and removed_at is null and import_status in ('pending', 'importing')`,
         [connectionId],
       );
-      await em.nativeUpdate(
-        CalendarConnection,
-        { id: connectionId, status: { $nin: terminal } },
-        { lastSyncAt: new Date() },
+      await em.execute(
+        'update calendar_connections set last_sync_at = now() where id = ? and status <> all(?::text[])',
+        [connectionId, pgArray(TERMINAL_STATUSES)],
       );
-      return setStatus(connectionId, pending?.n ? 'importing' : 'active', null);
+      return changeConnectionStatus(em, connectionId, pending?.n ? 'importing' : 'active');
     },
 
     /**
-     * The provider rejected the credentials: mark the connection and tell its owner what to do, once
-     * per set of credentials (a reconnect with new ones that fail again mails again).
+     * The provider rejected the credentials: park the connection and compose the e-mail that tells
+     * its owner what to do. The workflow sends it through the durable e-mail path.
      */
-    async markNeedsReauth(connectionId: string, reason: string): Promise<ConnectionStatus> {
-      const status = await setStatus(connectionId, 'needs_reauth', reason);
-      if (status !== 'needs_reauth') return status;
+    async markNeedsReauth(
+      connectionId: string,
+      reason: string,
+    ): Promise<{ status: ConnectionStatus; notice: EmailRequest | null }> {
       const em = orm.em.fork();
+      const status = await changeConnectionStatus(em, connectionId, 'needs_reauth', { reason });
+      if (status !== 'needs_reauth') return { status, notice: null };
       const c = await em.findOneOrFail(CalendarConnection, { id: connectionId });
-      const label = c.accountEmail ? `${c.provider} account ${c.accountEmail}` : `${c.provider} calendar`;
-      const emailId = await email.queueEmail({
-        dedupeKey: `needs-reauth:${connectionId}:${c.credentialsVersion}`,
-        to: c.userId,
-        subject: `Action needed: reconnect your ${label}`,
-        text: [
-          `Calbridge can no longer read your ${label}: the provider rejected the stored credentials (${reason}).`,
-          '',
-          'Your availability still uses the busy times imported before this happened, but new changes are not seen until you reconnect.',
-          c.provider === 'icloud'
-            ? 'Create a new app-specific password at appleid.apple.com, then reconnect with it.'
-            : 'Reconnect with the current password (or feed URL).',
-          '',
-          `Reconnect: POST ${config.PUBLIC_URL}/v1/connections/${connectionId}/reconnect`,
-          'Sync resumes where it stopped, without duplicates.',
-        ].join('\n'),
-      });
-      await email.deliverEmail(emailId);
-      return status;
+      const notice = needsReauthNotice(
+        { ...c, accountEmail: c.accountEmail ?? null },
+        reason,
+        config.PUBLIC_URL,
+      );
+      return { status, notice };
     },
 
     /** Removal: stops sync for good, deletes every imported event and forgets the credentials. */
     async removeConnectionData(connectionId: string): Promise<void> {
-      const em = orm.em.fork();
-      await em.transactional(async (tx) => {
-        await tx.execute(
-          'delete from imported_events where calendar_id in (select id from provider_calendars where connection_id = ?)',
-          [connectionId],
-        );
-        await tx.execute('delete from provider_calendars where connection_id = ?', [connectionId]);
-        await tx.execute(
-          `update calendar_connections set status = 'removed', status_reason = null, credentials = null,
-             updated_at = now(), version = version + 1 where id = ?`,
-          [connectionId],
-        );
-      });
+      await removeConnectionData(orm.em.fork(), connectionId);
     },
   };
 }

@@ -1,16 +1,11 @@
-/** E-mail through the outbox: queue once (deduplicated), deliver at most once per row. */
+/**
+ * E-mail through the outbox: queue once (deduplicated by key), deliver at most once per row. The
+ * email/<dedupeKey> workflow runs these two with durable retries; nothing else sends mail.
+ */
 import { randomUUID } from 'node:crypto';
 import { EmailOutbox } from '../db/entities/index.ts';
+import type { EmailRequest } from '../domain/email.ts';
 import type { ActivityDeps } from './deps.ts';
-
-export interface EmailRequest {
-  /** Same key → same message: a retried activity or workflow never sends twice. */
-  dedupeKey: string;
-  to: string;
-  subject: string;
-  text: string;
-  ical?: { method: string; content: string };
-}
 
 export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
   return {

@@ -1,8 +1,8 @@
 /** Bearer-token authentication: the admin token, or a user token looked up by its SHA-256 hash. */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Request } from 'express';
+import { AppError } from '../domain/errors.ts';
 import { constantTimeEqual, hashToken } from '../platform/crypto.ts';
-import { AppError } from './errors.ts';
 
 export type Caller = { kind: 'anonymous' } | { kind: 'admin' } | { kind: 'user'; userId: string };
 

@@ -1,52 +1,10 @@
 /**
- * The API's one error type and the middleware that turns anything thrown into the error body of
- * API.md. Nothing unexpected ever becomes a 500: it is logged and answered as 503.
+ * The middleware that turns anything thrown into the error body of docs/API.md. An AppError
+ * (domain/errors.ts) is answered as it says; nothing unexpected ever becomes a 500: it is logged
+ * and answered as 503.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-
-export type ErrorCode =
-  | 'validation_failed'
-  | 'malformed_json'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'already_exists'
-  | 'slot_unavailable'
-  | 'invalid_state'
-  | 'link_used'
-  | 'link_revoked'
-  | 'invalid_credentials'
-  | 'provider_unreachable'
-  | 'invalid_feed'
-  | 'no_availability_source'
-  | 'rate_limited'
-  | 'dependency_unavailable';
-
-export interface FieldProblem {
-  path: string;
-  message: string;
-}
-
-export class AppError extends Error {
-  readonly status: number;
-  readonly code: ErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(status: number, code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.details = details;
-  }
-}
-
-export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found.`);
-
-export const validationFailed = (fields: FieldProblem[], message = 'The request is not valid.') =>
-  new AppError(400, 'validation_failed', message, { fields });
-
-export const invalidState = (message: string) => new AppError(409, 'invalid_state', message);
+import { AppError, type ErrorCode } from '../domain/errors.ts';
 
 /** Errors that mean PostgreSQL or Temporal is not there (connection refused, pool timeout, gRPC unavailable). */
 function isDependencyFailure(error: unknown): boolean {

@@ -4,8 +4,8 @@
  */
 import type { NextFunction, Request, Response, Router } from 'express';
 import { z } from 'zod';
+import { AppError, toFieldProblems, validationFailed } from '../domain/errors.ts';
 import type { Caller } from './auth.ts';
-import { AppError, type FieldProblem, validationFailed } from './errors.ts';
 
 export type Access = 'public' | 'user' | 'admin' | 'any';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -46,13 +46,6 @@ export interface Reply {
 type Handler<P, Q, B> = (ctx: HandlerContext<P, Q, B>) => Promise<Reply>;
 
 export type RegisteredRoute = RouteSpec<z.ZodType, z.ZodType, z.ZodType>;
-
-export function toFieldProblems(error: z.ZodError, prefix?: string): FieldProblem[] {
-  return error.issues.map((issue) => ({
-    path: [...(prefix ? [prefix] : []), ...issue.path.map(String)].join('.'),
-    message: issue.message,
-  }));
-}
 
 export class ApiRoutes {
   readonly routes: RegisteredRoute[] = [];
@@ -191,7 +184,8 @@ export function buildOpenApi(routes: RegisteredRoute[], info: { version: string;
     info: {
       title: 'Calbridge API',
       version: info.version,
-      description: 'See shared/API.md for the contract.',
+      description:
+        'The contract is docs/API.md in the Calbridge repository; this document covers every route.',
     },
     servers: [{ url: info.serverUrl }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

@@ -1,13 +1,12 @@
 /**
- * Loading a connection's credentials and opening its provider adapter. Shared by the activities and
- * the API (which verifies credentials synchronously at create/reconnect).
+ * Credentials at rest and the adapter they open: sealed with AES-256-GCM bound to their row, opened
+ * only inside an activity or a verifying command, never handed to Temporal (invariant 5).
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { CalendarConnection } from '../db/entities/index.ts';
-import type { ProviderKind } from '../domain/connection.ts';
 import type { Config } from '../platform/config.ts';
 import { decryptJson, encryptJson } from '../platform/crypto.ts';
-import type { CalendarProvider } from '../providers/contract.ts';
+import type { CalendarProvider, ProviderConnection } from '../providers/contract.ts';
 import { providerContext } from '../providers/module.ts';
 import { providerModule } from '../providers/registry.ts';
 
@@ -22,10 +21,7 @@ export function sealCredentials(
   return encryptJson(config.encryptionKey, credentials, aad(connectionId));
 }
 
-export function openProvider(
-  config: Config,
-  parts: { provider: ProviderKind; serverUrl: string | null; credentials: Record<string, unknown> },
-): CalendarProvider {
+export function openProvider(config: Config, parts: ProviderConnection): CalendarProvider {
   return providerModule(parts.provider).create(parts, providerContext(config));
 }
 

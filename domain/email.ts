@@ -1,3 +1,12 @@
 /** Outgoing mail: a row in the outbox is pending until delivered once. */
 export const EMAIL_STATUSES = ['pending', 'sent', 'failed'] as const;
 export type EmailStatus = (typeof EMAIL_STATUSES)[number];
+
+/** A message to send once: the same `dedupeKey` always means the same message. */
+export interface EmailRequest {
+  dedupeKey: string;
+  to: string;
+  subject: string;
+  text: string;
+  ical?: { method: string; content: string };
+}

@@ -47,3 +47,17 @@ export const validationFailed = (fields: FieldProblem[], message = 'The request 
   new AppError(400, 'validation_failed', message, { fields });
 
 export const invalidState = (message: string) => new AppError(409, 'invalid_state', message);
+
+/**
+ * Field problems from a schema library's issues (zod's shape, taken structurally so this module
+ * stays free of imports). `prefix` names where the fields live, e.g. "path" for URL parameters.
+ */
+export function toFieldProblems(
+  error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
+  prefix?: string,
+): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    path: [...(prefix ? [prefix] : []), ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}

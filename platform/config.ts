@@ -160,16 +160,3 @@ function localSecrets(dataDir: string): { ADMIN_TOKEN: string; ENCRYPTION_KEY: s
     }
   }
 }
-
-/** The sync window and poll intervals, as plain data safe to pass into workflows. */
-export function syncSettings(config: Config) {
-  return {
-    windowPastDays: config.SYNC_WINDOW_PAST_DAYS,
-    windowFutureDays: config.SYNC_WINDOW_FUTURE_DAYS,
-    pollSeconds: {
-      caldav: config.CALDAV_POLL_SECONDS,
-      icloud: config.CALDAV_POLL_SECONDS,
-      ics: config.ICS_POLL_SECONDS,
-    },
-  };
-}

@@ -20,8 +20,6 @@ export interface StoredConnectionParts {
 
 export interface ProviderModule<Body extends z.ZodObject = z.ZodObject> {
   kind: ProviderKind;
-  /** password: verified synchronously at create/reconnect; oauth: browser consent (later issue). */
-  authorization: 'password' | 'oauth';
   /** The POST /v1/connections (and reconnect) body for this provider, without `provider`. */
   connectBody: Body;
   toStored(body: z.output<Body>, config: Config): StoredConnectionParts;

@@ -9,6 +9,8 @@
  * owner) until `reconnect`; nothing is retried against a dead credential. No secret ever enters
  * this workflow: activities load credentials from PostgreSQL by connection id.
  */
+
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -17,16 +19,20 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import type { SyncDirection } from '../domain/connection.ts';
 import type { ConnectionStatus } from '../domain/connection-status.ts';
+import type { EmailRequest } from '../domain/email.ts';
+import { sendEmailWorkflow } from './email.ts';
+import { emailWorkflowId } from './ids.ts';
 import { CalbridgeStatus } from './search-attributes.ts';
-
-export type SyncDirection = 'both' | 'inbound' | 'outbound';
 
 /** The user saved a calendar selection (toggles / primary). */
 export const calendarsSavedSignal = defineSignal('calendarsSaved');
@@ -62,6 +68,11 @@ export interface ConnectionWorkflowStatus {
   passes: number;
   lastPassAt: string | null;
   calendars: CalendarPassResult[];
+  /**
+   * The last "synchronize now" and its direction. Every pass imports busy time; moving old
+   * appointments in the requested direction comes with two-way sync.
+   */
+  lastSyncRequest: { direction: SyncDirection; at: string } | null;
 }
 export const statusQuery = defineQuery<ConnectionWorkflowStatus>('status');
 
@@ -110,6 +121,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     passes: carried.passes,
     lastPassAt: null,
     calendars: [],
+    lastSyncRequest: null,
   };
   let selectionSaved = false;
 
@@ -118,7 +130,8 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     selectionSaved = true;
     carried.syncRequested = true;
   });
-  setHandler(syncNowSignal, () => {
+  setHandler(syncNowSignal, ({ direction }) => {
+    state.lastSyncRequest = { direction, at: new Date().toISOString() };
     carried.syncRequested = true;
   });
   setHandler(settingsChangedSignal, () => {
@@ -162,8 +175,10 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       const type = failureType(error);
       if (type !== 'CredentialsRejected') throw error;
       carried.needsReauth = true;
-      state.status = await db.markNeedsReauth(connectionId, failureMessage(error));
+      const parked = await db.markNeedsReauth(connectionId, failureMessage(error));
+      state.status = parked.status;
       publishStatus();
+      if (parked.notice) await sendInBackground(parked.notice);
       return 'rejected';
     }
   };
@@ -286,6 +301,23 @@ async function syncPass(
     }
   }
   return results;
+}
+
+/**
+ * Hands the message to its own email/<dedupeKey> run, which outlives this one and retries
+ * delivery for as long as SMTP is down, so this workflow never waits on mail.
+ */
+async function sendInBackground(message: EmailRequest): Promise<void> {
+  try {
+    await startChild(sendEmailWorkflow, {
+      workflowId: emailWorkflowId(message.dedupeKey),
+      args: [message],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  } catch (error) {
+    // Already asked for (the outbox dedupes by key in any case).
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
 }
 
 function failureType(error: unknown): string | undefined {

@@ -1,7 +1,7 @@
 /** email/<dedupeKey>: queue a message in the outbox and deliver it, retrying delivery durably. */
 import { proxyActivities } from '@temporalio/workflow';
-import type { EmailRequest } from '../activities/email.ts';
 import type { Activities } from '../activities/index.ts';
+import type { EmailRequest } from '../domain/email.ts';
 
 const { queueEmail, deliverEmail } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',

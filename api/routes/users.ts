@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { ApiToken, Schedule, User } from '../../db/entities/index.ts';
+import { AppError, notFound } from '../../domain/errors.ts';
 import { type DateOverride, defaultWeeklyHours, WEEKDAYS, type WeeklyHours } from '../../domain/schedule.ts';
 import { hashToken, newToken } from '../../platform/crypto.ts';
 import { canSee, requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
-import { AppError, notFound } from '../errors.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { email, timeZone } from '../schemas.ts';
 

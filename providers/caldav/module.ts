@@ -7,7 +7,6 @@ const secret = z.string().min(1).max(1024);
 /** Any CalDAV server, with its URL, a username and a password. */
 export const caldavModule: ProviderModule = {
   kind: 'caldav',
-  authorization: 'password',
   connectBody: z.object({
     serverUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
     username: z.string().trim().min(1).max(320),
@@ -26,7 +25,6 @@ export const caldavModule: ProviderModule = {
 /** iCloud: CalDAV at ICLOUD_CALDAV_URL with an Apple ID and an app-specific password. */
 export const icloudModule: ProviderModule = {
   kind: 'icloud',
-  authorization: 'password',
   connectBody: z.object({
     username: z.string().trim().min(1).max(320),
     appPassword: secret,
