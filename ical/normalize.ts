@@ -3,7 +3,7 @@
  * CalDAV resources). Pure: no I/O, no clock; the caller passes the window.
  *
  * node-ical does the parsing and the recurrence expansion (RRULE, EXDATE, RECURRENCE-ID). Around it
- * we fix what it gets wrong for our purposes (see /work/shared/PROVIDERS.md, "ICS feeds"):
+ * we fix what it gets wrong for our purposes (see docs/PROVIDERS.md, "ICS feeds"):
  *  - a TZID that is neither an IANA nor a Windows name is read as host-local time (UTC on our
  *    servers) even when the feed carries a VTIMEZONE for it: we evaluate such VTIMEZONEs ourselves
  *    and rewrite the affected values before node-ical sees them;
@@ -12,6 +12,9 @@
  *  - a VEVENT without UID is keyed by a random UUID (a new key on every fetch): we give it a
  *    stable one derived from its text;
  *  - a duplicate DTSTART/DTEND throws for the whole feed: we keep the first, as node-ical means to.
+ *
+ * Longer than our usual file (~420 lines) on purpose: the pre-scan and the expansion share the
+ * repairs listed above, and split apart each half would only make sense read with the other.
  */
 import { createHash } from 'node:crypto';
 import type { CalendarResponse, DateWithTimeZone, EventInstance, VEvent } from 'node-ical';

@@ -1,6 +1,6 @@
 /**
  * Typed provider failures. Adapters translate HTTP/library errors into these; activities translate
- * them into Temporal ApplicationFailures (see activities/failures.ts) and the API into error codes.
+ * them into Temporal ApplicationFailures (see activities/failures.ts) and connections/verify.ts into the API's error codes.
  */
 
 export type ProviderErrorType =

@@ -83,6 +83,7 @@ interface Carried {
   reconnectRequested: boolean;
   removeRequested: boolean;
   needsReauth: boolean;
+  lastSyncRequest?: ConnectionWorkflowStatus['lastSyncRequest'];
 }
 
 export interface ConnectionWorkflowInput {
@@ -121,7 +122,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     passes: carried.passes,
     lastPassAt: null,
     calendars: [],
-    lastSyncRequest: null,
+    lastSyncRequest: carried.lastSyncRequest ?? null,
   };
   let selectionSaved = false;
 
@@ -131,7 +132,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     carried.syncRequested = true;
   });
   setHandler(syncNowSignal, ({ direction }) => {
-    state.lastSyncRequest = { direction, at: new Date().toISOString() };
+    state.lastSyncRequest = carried.lastSyncRequest = { direction, at: new Date().toISOString() };
     carried.syncRequested = true;
   });
   setHandler(settingsChangedSignal, () => {

@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
  * unit of work may insert rows in any order inside a transaction.
  * Written in SQL because it leans on PostgreSQL features the ORM does not model:
  * btree_gist, generated tstzrange columns, GiST indexes and the EXCLUDE constraint that makes double
- * booking impossible (ARCHITECTURE.md invariant 1).
+ * booking impossible (docs/ARCHITECTURE.md, invariant 1).
  */
 export class Migration0001Initial extends Migration {
   override up(): void {

@@ -15,6 +15,9 @@
  * in any window it is listed for), and the ETag tagged with the window for anything else (series,
  * events outside the window, unreadable data) — so a consumer that re-lists with a moved window gets
  * series re-expanded and newly covered events imported, while plain events stay "unchanged".
+ *
+ * Longer than our usual file (~430 lines) on purpose: full listing, incremental sync and the ctag
+ * fallback share one cursor format and hand over to each other mid-run; they read best together.
  */
 
 import type { Occurrence, TimeWindow } from '../../domain/calendar.ts';

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailOutbox } from '../../db/entities/index.ts';
 import { freePort } from '../../worker/local/ports.ts';
+import { emailWorkflowId } from '../../workflows/ids.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
 import { calendarScenario } from '../support/calendar-scenario.ts';
 import { generateIcsEvent } from '../support/generate-ics.ts';
@@ -191,11 +192,18 @@ describe('CalDAV connections (Radicale)', () => {
     const mails = await eventually(
       async () => {
         const rows = await platform.orm.em.fork().find(EmailOutbox, { toAddress: user.id });
-        return rows.length ? rows : null;
+        // Queued first, then delivered by its own e-mail run.
+        return rows.some((row) => row.status === 'sent') ? rows : null;
       },
       { what: 'the reauth e-mail' },
     );
     expect(mails).toHaveLength(1);
+    // It went out through the durable e-mail path: its own run, which the connection's does not wait on.
+    const mailRun = await platform.temporal.workflow
+      .getHandle(emailWorkflowId(mails[0]!.dedupeKey))
+      .describe();
+    expect(mailRun.type).toBe('sendEmailWorkflow');
+    expect(mailRun.status.name).toBe('COMPLETED');
     expect(mails[0]).toMatchObject({ status: 'sent', subject: expect.stringContaining('reconnect') });
     expect(mails[0]!.textBody).toContain(`/v1/connections/${linked.id}/reconnect`);
 

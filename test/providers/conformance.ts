@@ -54,7 +54,7 @@ export interface ConformanceDriver {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** Applies pages the way activities/calendar-sync.ts does. */
+/** Applies pages the way connections/import-engine.ts does. */
 export class Mirror {
   readonly objects = new Map<string, { etag: string | null; occurrences: Occurrence[] }>();
   cursor: SyncCursor | null = null;

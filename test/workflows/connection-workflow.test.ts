@@ -68,7 +68,7 @@ describe('connection workflow', () => {
     for (let i = 0; i < 6; i++) {
       await platform.request('POST', `/v1/connections/${connection.id}/sync`, {
         token: user.token,
-        body: {},
+        body: i === 5 ? { direction: 'inbound' } : {},
       });
       last = await ready(user.token, connection.id, last.calendars[0].lastSyncedAt);
     }
@@ -90,6 +90,8 @@ describe('connection workflow', () => {
     expect(status).toMatchObject({ connectionId: connection.id, status: 'active', phase: 'idle' });
     expect(status.passes).toBeGreaterThanOrEqual(7);
     expect(status.calendars).toEqual([expect.objectContaining({ outcome: 'synced', eventCount: 6 })]);
+    // The last "synchronize now" and its direction survive the continue-as-new.
+    expect(status.lastSyncRequest).toMatchObject({ direction: 'inbound' });
     expect(description.typedSearchAttributes.get(CalbridgeUser)).toBe(user.id);
     expect(description.typedSearchAttributes.get(CalbridgeStatus)).toBe('active');
 
