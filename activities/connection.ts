@@ -13,7 +13,7 @@ import { changeConnectionStatus } from '../connections/status.ts';
 import { CalendarConnection } from '../db/entities/index.ts';
 import { pgArray } from '../db/sql.ts';
 import type { ProviderKind } from '../domain/connection.ts';
-import { type ConnectionStatus, TERMINAL_STATUSES } from '../domain/connection-status.ts';
+import { type ConnectionStatus, REMOVAL_STATUSES } from '../domain/connection-status.ts';
 import type { EmailRequest } from '../domain/email.ts';
 import { providerModule } from '../providers/registry.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -131,7 +131,7 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
       );
       await em.execute(
         'update calendar_connections set last_sync_at = now() where id = ? and status <> all(?::text[])',
-        [connectionId, pgArray(TERMINAL_STATUSES)],
+        [connectionId, pgArray(REMOVAL_STATUSES)],
       );
       return changeConnectionStatus(em, connectionId, pending?.n ? 'importing' : 'active');
     },

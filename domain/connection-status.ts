@@ -24,20 +24,14 @@ export const CONNECTION_STATUSES = [
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
 /** Only a removal may leave these. */
-export const TERMINAL_STATUSES = ['removing', 'removed'] as const satisfies readonly ConnectionStatus[];
+export const REMOVAL_STATUSES = ['removing', 'removed'] as const satisfies readonly ConnectionStatus[];
 
 export function isRemovalStatus(status: ConnectionStatus): boolean {
-  return (TERMINAL_STATUSES as readonly ConnectionStatus[]).includes(status);
+  return (REMOVAL_STATUSES as readonly ConnectionStatus[]).includes(status);
 }
 
-const LIVE: readonly ConnectionStatus[] = [
-  'pending_authorization',
-  'awaiting_selection',
-  'importing',
-  'active',
-  'needs_reauth',
-  'error',
-];
+/** Every status a connection syncs (or waits to) in: all but the removal ones. */
+const LIVE: readonly ConnectionStatus[] = CONNECTION_STATUSES.filter((status) => !isRemovalStatus(status));
 
 /** For each status, the statuses a connection may be in to move there. */
 const SOURCES: Readonly<Record<ConnectionStatus, readonly ConnectionStatus[]>> = {
