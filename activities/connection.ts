@@ -105,7 +105,11 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
       const beat = setInterval(() => ctx.heartbeat({ phase: 'working' }), 5000);
       try {
         return await providerCall(() =>
-          syncCalendar(orm.em, config, calendarId, { onPage: (progress) => ctx.heartbeat(progress) }),
+          syncCalendar(orm.em, config, calendarId, {
+            onPage: (progress) => ctx.heartbeat(progress),
+            // Cancellation (the connection is being removed) reaches us through heartbeats.
+            signal: ctx.cancellationSignal,
+          }),
         );
       } finally {
         clearInterval(beat);

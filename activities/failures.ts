@@ -1,5 +1,6 @@
 /** Turns provider errors into Temporal failures the workflow can branch on (by `type`). */
 import { ApplicationFailure } from '@temporalio/common';
+import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
 import { ProviderError, RateLimitedError } from '../providers/errors.ts';
 
 export function toActivityFailure(error: unknown): unknown {
@@ -9,7 +10,7 @@ export function toActivityFailure(error: unknown): unknown {
     message: error.message,
     nonRetryable: !error.retryable,
     ...(error instanceof RateLimitedError && error.retryAfterMs
-      ? { nextRetryDelay: error.retryAfterMs }
+      ? { nextRetryDelay: Math.min(error.retryAfterMs, PROVIDER_RETRY_MAX_INTERVAL_MS) }
       : {}),
   });
 }

@@ -9,8 +9,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { CalendarConnectionRow } from '../db/entities/connection.ts';
 import { CalendarConnection } from '../db/entities/index.ts';
+import { pgArray } from '../db/sql.ts';
 import type { ProviderKind, SyncDirection } from '../domain/connection.ts';
-import { isRemovalStatus } from '../domain/connection-status.ts';
+import { isRemovalStatus, REMOVAL_STATUSES } from '../domain/connection-status.ts';
 import {
   AppError,
   type FieldProblem,
@@ -144,6 +145,13 @@ export async function changeSyncDirection(
 ): Promise<ConnectionView> {
   const { em } = ctx;
   const connection = await findLiveConnection(em, userId, connectionId);
+  if (syncDirection === 'outbound' && providerModules[connection.provider]?.readOnly)
+    throw validationFailed([
+      {
+        path: 'syncDirection',
+        message: `${connection.provider} calendars are read-only: nothing can be written to them, so the direction cannot be outbound`,
+      },
+    ]);
   if (connection.syncDirection !== syncDirection) {
     await em.nativeUpdate(CalendarConnection, { id: connection.id }, { syncDirection });
     await signalConnectionRun(ctx.temporal, ctx.config, connection, settingsChangedSignal);
@@ -182,19 +190,34 @@ export async function reconnectConnection(
     ]);
   const { kind, stored } = parseConnectRequest(config, request);
   const verified = await verifyAndList(config, { provider: kind, ...stored });
-  const updated = await em.execute<{ id: string }[]>(
-    `update calendar_connections set credentials = ?, credentials_version = credentials_version + 1,
-       server_url = ?, account_email = ?, status_reason = null, updated_at = now()
-     where id = ? and status <> 'removed' returning id`,
-    [
-      sealCredentials(config, connection.id, stored.credentials),
-      stored.serverUrl,
-      verified.accountEmail ?? stored.accountEmail,
-      connection.id,
-    ],
-  );
-  // The user removed it while we were verifying: never store credentials on a removed connection.
-  if (!updated.length) throw removedAlready();
+  await em
+    .transactional(async (tx) => {
+      const updated = await tx.execute<{ id: string }[]>(
+        `update calendar_connections set credentials = ?, credentials_version = credentials_version + 1,
+           server_url = ?, account_email = ?, account_identity = ?, status_reason = null, updated_at = now()
+         where id = ? and status <> all(?::text[]) returning id`,
+        [
+          sealCredentials(config, connection.id, stored.credentials),
+          stored.serverUrl,
+          verified.accountEmail ?? stored.accountEmail,
+          hashToken(stored.identity),
+          connection.id,
+          pgArray(REMOVAL_STATUSES),
+        ],
+      );
+      // The user removed it while we were verifying: never store credentials on a removed connection.
+      if (!updated.length) throw removedAlready();
+      // Verified credentials end a parked state now; the run rediscovers and syncs from here.
+      const selected = (await liveCalendars(tx, connection.id)).some((cal) => cal.importForAvailability);
+      await changeConnectionStatus(tx, connection.id, selected ? 'importing' : 'awaiting_selection', {
+        onlyFrom: ['needs_reauth', 'error'],
+      });
+    })
+    .catch((error) => {
+      // The new credentials are another account this user has already linked.
+      if (error instanceof UniqueConstraintViolationException) throw alreadyLinked(null);
+      throw error;
+    });
   await signalConnectionRun(ctx.temporal, config, connection, reconnectSignal);
   return connectionView(em, connection.id);
 }

@@ -35,6 +35,8 @@ export interface CalendarSyncResult {
 export interface SyncOptions {
   /** Called after each applied page (activities heartbeat here). */
   onPage?: (progress: { pages: number; cursor: SyncCursor }) => void;
+  /** Stops the import before its next page is applied (each applied page stays, with its cursor). */
+  signal?: AbortSignal;
   now?: Date;
 }
 
@@ -84,7 +86,7 @@ export async function syncCalendar(
     } else if (calendar.importStatus !== 'ready') {
       await em.nativeUpdate(ProviderCalendar, { id: calendarId }, { importStatus: 'importing' });
     }
-    const known = await knownObjects(em, calendarId, window.start);
+    const known = await knownObjects(em, calendarId);
     let upserted = 0;
     let removed = 0;
     let pages = 0;
@@ -95,6 +97,7 @@ export async function syncCalendar(
       cursor: startCursor,
       known,
     })) {
+      options.signal?.throwIfAborted();
       full = page.full;
       const applied = await applyPage(
         em,
@@ -126,18 +129,15 @@ export async function syncCalendar(
 }
 
 /**
- * ETags of the objects we hold, for the provider to skip unchanged ones. Only objects expanded for
- * the current window count: a series unchanged on the server still has new occurrences to import
- * once the window has rolled forward.
+ * Version tags of the objects we hold, for the provider to skip unchanged ones: after the daily
+ * window roll too, so unchanged objects are not downloaded again. A tag only proves "unchanged"
+ * for what it covers: providers tag window-dependent objects (series, events outside the window)
+ * with the window, so those are expanded again when it moves.
  */
-async function knownObjects(
-  em: EntityManager,
-  calendarId: string,
-  windowStart: Date,
-): Promise<Map<string, string | null>> {
+async function knownObjects(em: EntityManager, calendarId: string): Promise<Map<string, string | null>> {
   const rows = await em.execute<{ key: string; etag: string | null }[]>(
-    'select key, etag from synced_objects where calendar_id = ? and window_start = ?',
-    [calendarId, windowStart],
+    'select key, etag from synced_objects where calendar_id = ?',
+    [calendarId],
   );
   return new Map(rows.map((r) => [r.key, r.etag]));
 }

@@ -20,6 +20,8 @@ export interface StoredConnectionParts {
 
 export interface ProviderModule<Body extends z.ZodObject = z.ZodObject> {
   kind: ProviderKind;
+  /** Nothing can be written to this provider (ICS feeds): a connection to it syncs inbound only. */
+  readOnly?: boolean;
   /** The POST /v1/connections (and reconnect) body for this provider, without `provider`. */
   connectBody: Body;
   toStored(body: z.output<Body>, config: Config): StoredConnectionParts;

@@ -12,13 +12,16 @@
 
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
+  isCancellation,
   ParentClosePolicy,
   proxyActivities,
   setHandler,
@@ -30,6 +33,7 @@ import type { Activities } from '../activities/index.ts';
 import type { SyncDirection } from '../domain/connection.ts';
 import type { ConnectionStatus } from '../domain/connection-status.ts';
 import type { EmailRequest } from '../domain/email.ts';
+import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
 import { sendEmailWorkflow } from './email.ts';
 import { emailWorkflowId } from './ids.ts';
 import { CalbridgeStatus } from './search-attributes.ts';
@@ -101,7 +105,7 @@ const db = proxyActivities<Activities>({
 const providerRetry = {
   initialInterval: '2 seconds',
   backoffCoefficient: 2,
-  maximumInterval: '5 minutes',
+  maximumInterval: PROVIDER_RETRY_MAX_INTERVAL_MS,
   maximumAttempts: 6,
   nonRetryableErrorTypes: ['CredentialsRejected', 'NotFound', 'InvalidData', 'ReadOnly'],
 };
@@ -125,6 +129,8 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     lastSyncRequest: carried.lastSyncRequest ?? null,
   };
   let selectionSaved = false;
+  /** The sync pass in flight, if any: a removal cancels it instead of waiting for it to finish. */
+  let passInFlight: CancellationScope | null = null;
 
   setHandler(statusQuery, () => state);
   setHandler(calendarsSavedSignal, () => {
@@ -143,6 +149,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   });
   setHandler(removeSignal, () => {
     carried.removeRequested = true;
+    passInFlight?.cancel();
   });
 
   const snapshot = await db.loadConnection(connectionId);
@@ -160,6 +167,9 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: `${snapshot.heartbeatSeconds} seconds`,
     retry: providerRetry,
+    // A cancelled import stops at its next page before removal deletes what it imported, so no
+    // late page can write after the removal.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
 
   const setStatus = async (status: ConnectionStatus, reason: string | null = null) => {
@@ -207,11 +217,12 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   // 1. Discover calendars and wait for the user's selection.
   while (!selectionSaved) {
     state.phase = 'discovering';
+    // Cleared before discovering, so a reconnect or retry asked for meanwhile runs another discovery.
+    carried.reconnectRequested = false;
+    carried.syncRequested = false;
     const discovered = await discover();
     if (discovered === 'ok' && !selectionSaved) await setStatus('awaiting_selection');
     state.phase = discovered === 'rejected' ? 'needs_reauth' : 'awaiting_selection';
-    carried.reconnectRequested = false;
-    carried.syncRequested = false;
     const woken = () =>
       selectionSaved || carried.removeRequested || carried.reconnectRequested || carried.syncRequested;
     if (discovered === 'failed') await condition(woken, `${snapshot.pollSeconds} seconds`);
@@ -238,7 +249,17 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
 
     state.phase = 'syncing';
     carried.syncRequested = false;
-    const pass = await syncPass(connectionId, provider, withCredentials);
+    const scope = new CancellationScope();
+    passInFlight = scope;
+    let pass: Awaited<ReturnType<typeof syncPass>>;
+    try {
+      pass = await scope.run(() => syncPass(connectionId, provider, withCredentials));
+    } catch (error) {
+      if (isCancellation(error) && carried.removeRequested) continue;
+      throw error;
+    } finally {
+      passInFlight = null;
+    }
     if (pass === 'rejected') continue;
     state.calendars = pass;
     state.passes = ++carried.passes;
@@ -289,6 +310,7 @@ async function syncPass(
         error: null,
       });
     } catch (error) {
+      if (isCancellation(error)) throw error;
       // Retries are spent (or the failure is permanent): record it and move on to the next calendar.
       const message = failureMessage(error);
       await db.markCalendarError(target.calendarId, message);

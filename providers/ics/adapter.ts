@@ -43,9 +43,19 @@ interface Feed {
   /** Fetchable URL: webcal → https, user-info moved to `authorization`. */
   url: URL;
   authorization: string | null;
-  /** `ics:` + SHA-256 of the configured URL: stable, and reveals nothing of a secret token in it. */
-  calendarId: string;
 }
+
+/**
+ * A feed connection is one calendar. Its id does not derive from the URL, so a reconnect with a
+ * rotated feed URL (the secret token in it changed) keeps the calendar, its selection and its busy time.
+ */
+const FEED_CALENDAR_ID = 'ics:feed';
+
+/**
+ * Objects per page: a large feed is applied in several transactions (each a bounded amount of
+ * work), and its full listing resumes from the start if interrupted, as upserts are idempotent.
+ */
+export const ICS_PAGE_OBJECTS = 500;
 
 type FetchResult =
   | { kind: 'notModified'; etag: string | null; lastModified: string | null }
@@ -80,12 +90,12 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
     },
 
     async listCalendars(): Promise<ProviderCalendar[]> {
-      const { url, calendarId } = getFeed();
+      const { url } = getFeed();
       const result = await fetchFeed(null);
       const parsed: ICalendarFeed | null = result.kind === 'ok' ? parseFeed(result.body, NO_WINDOW) : null;
       return [
         {
-          externalId: calendarId,
+          externalId: FEED_CALENDAR_ID,
           name: parsed?.name ?? url.hostname,
           color: parsed?.color ?? null,
           readOnly: true,
@@ -104,11 +114,11 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
   };
 
   async function* fetchChanges(input: FetchChangesInput): AsyncGenerator<ChangePage> {
-    const { calendarId } = getFeed();
-    if (input.calendar.externalId !== calendarId) {
+    if (input.calendar.externalId !== FEED_CALENDAR_ID) {
       throw new NotFoundError('This ICS connection has a single calendar and it is not the one asked for');
     }
-    const previous = readCursor(input.cursor);
+    // A cursor from a listing interrupted between pages carries no validator: fetch it all again.
+    const previous = input.cursor?.phase === 'full' ? null : readCursor(input.cursor);
     const window = { start: input.window.start.toISOString(), end: input.window.end.toISOString() };
     // Occurrences depend on the window as much as on the feed: a feed unchanged since a listing for
     // another window still has to be expanded again, so ask for it unconditionally.
@@ -148,14 +158,19 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
       if (input.known.get(uid) === etag) unchanged.push(uid);
       else upserts.push({ key: uid, etag, occurrences: object.occurrences });
     }
-    yield {
-      full: true,
-      upserts,
-      unchanged,
-      removed: [],
-      cursor: cursorOf({ etag: result.etag, lastModified: result.lastModified, fetchedAt, window }),
-      complete: true,
-    };
+    const cursor = cursorOf({ etag: result.etag, lastModified: result.lastModified, fetchedAt, window });
+    const pages = Math.max(1, Math.ceil(upserts.length / ICS_PAGE_OBJECTS));
+    for (let page = 0; page < pages; page++) {
+      const last = page === pages - 1;
+      yield {
+        full: true,
+        upserts: upserts.slice(page * ICS_PAGE_OBJECTS, (page + 1) * ICS_PAGE_OBJECTS),
+        unchanged: last ? unchanged : [],
+        removed: [],
+        cursor: last ? cursor : { phase: 'full' },
+        complete: last,
+      };
+    }
   }
 }
 
@@ -184,8 +199,7 @@ function resolveFeed(conn: ProviderConnection): Feed {
     url.username = '';
     url.password = '';
   }
-  const calendarId = `ics:${createHash('sha256').update(normalized).digest('hex').slice(0, 32)}`;
-  return { url, authorization, calendarId };
+  return { url, authorization };
 }
 
 async function fetchIcs(

@@ -5,6 +5,7 @@ import { createIcsProvider } from './adapter.ts';
 /** A read-only iCalendar feed. The URL often embeds a secret, so it is stored encrypted. */
 export const icsModule: ProviderModule = {
   kind: 'ics',
+  readOnly: true,
   connectBody: z.object({
     url: z.url({ protocol: /^(https?|webcal)$/, error: 'must be an http(s) or webcal URL' }).max(4096),
   }),

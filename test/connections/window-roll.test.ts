@@ -71,4 +71,50 @@ describe('rolling window', () => {
       new Date(today + 10 * DAY + 12 * 3600_000).toISOString(),
     );
   });
+
+  it('does not download unchanged single events again when the window rolls, only what the move changes', async () => {
+    const collection = await radicale.createCalendar('roll', 'roll-pw', 'mixed', { displayName: 'Mixed' });
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    for (let day = 3; day <= 7; day++) {
+      await radicale.putEvent(
+        collection,
+        'roll',
+        'roll-pw',
+        `single-${day}.ics`,
+        generateIcsEvent({
+          uid: `single-${day}@t`,
+          summary: `Single ${day}`,
+          start: new Date(today + day * DAY + 9 * 3600_000),
+          end: new Date(today + day * DAY + 10 * 3600_000),
+        }),
+      );
+    }
+    await radicale.putEvent(
+      collection,
+      'roll',
+      'roll-pw',
+      'series.ics',
+      generateIcsEvent({
+        uid: 'series@t',
+        summary: 'Series',
+        start: new Date(today + 12 * 3600_000),
+        end: new Date(today + 13 * 3600_000),
+        rrule: 'FREQ=DAILY;COUNT=30',
+      }),
+    );
+    const { calendarId } = await seedConnection(orm, config, {
+      provider: 'caldav',
+      serverUrl: radicale.url,
+      credentials: { username: 'roll', password: 'roll-pw' },
+      externalId: collection,
+    });
+    const first = await syncCalendar(orm.em, config, calendarId, { now: new Date(today + 3600_000) });
+    expect(first.upserted).toBe(15);
+    const nextDay = await syncCalendar(orm.em, config, calendarId, { now: new Date(today + DAY + 3600_000) });
+    expect(nextDay.mode).toBe('full');
+    expect(nextDay.eventCount).toBe(15);
+    // Only the series is expanded again (its 10 occurrences in the moved window); the five single
+    // events inside both windows are proven unchanged by their ETags and not fetched.
+    expect(nextDay.upserted).toBe(10);
+  });
 });
