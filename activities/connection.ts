@@ -102,15 +102,19 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
     /** Imports one calendar (full or incremental), heartbeating its progress so a crash resumes it. */
     async importCalendar(calendarId: string): Promise<CalendarSyncResult> {
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat({ phase: 'working' }), 5000);
+      // Well inside the heartbeat timeout, so a live import is never taken for a crashed one.
+      const every = Math.min(5000, Math.max(250, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
+      const beat = setInterval(() => ctx.heartbeat({ phase: 'working' }), every);
       try {
-        return await providerCall(() =>
+        const work = providerCall(() =>
           syncCalendar(orm.em, config, calendarId, {
             onPage: (progress) => ctx.heartbeat(progress),
-            // Cancellation (the connection is being removed) reaches us through heartbeats.
             signal: ctx.cancellationSignal,
           }),
         );
+        // A cancellation (the connection is being removed) arrives with a heartbeat: stop at once,
+        // even mid-download. The abandoned work applies no further page: it checks the signal first.
+        return await Promise.race([work, ctx.cancelled]);
       } finally {
         clearInterval(beat);
       }
