@@ -6,9 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ProviderCalendarRow } from '../db/entities/connection.ts';
 import { ProviderCalendar } from '../db/entities/index.ts';
-import { pgArray } from '../db/sql.ts';
+import { pgArray, pgText } from '../db/sql.ts';
 import type { ProviderCalendar as ListedCalendar } from '../providers/contract.ts';
-import { purgeCalendar } from './import-engine.ts';
+import { purgeCalendar } from './imported-events.ts';
+
+/** Calendars kept per linked account: far above any real account, bounded against a hostile server. */
+export const MAX_CALENDARS_PER_ACCOUNT = 200;
 
 /**
  * Records a provider's listing of the account's calendars: new ones appear (not selected), known
@@ -22,7 +25,7 @@ export async function recordCalendarListing(
 ): Promise<void> {
   const existing = await em.find(ProviderCalendar, { connectionId: connection.id });
   const byExternal = new Map(existing.map((c) => [c.externalId, c]));
-  for (const cal of listed) {
+  for (const cal of cleanListing(listed)) {
     const row = byExternal.get(cal.externalId);
     if (row) {
       row.name = cal.name;
@@ -44,7 +47,7 @@ export async function recordCalendarListing(
       });
     }
   }
-  const listedIds = new Set(listed.map((c) => c.externalId));
+  const listedIds = new Set(cleanListing(listed).map((c) => c.externalId));
   const vanished = existing.filter((c) => !listedIds.has(c.externalId) && !c.removedAt);
   for (const row of vanished) {
     row.removedAt = new Date();
@@ -54,6 +57,19 @@ export async function recordCalendarListing(
   }
   await em.flush();
   for (const row of vanished) await purgeCalendar(em, row.id);
+}
+
+/**
+ * At most MAX_CALENDARS_PER_ACCOUNT calendars, their text storable: a hostile server may list
+ * thousands, or names with NUL bytes.
+ */
+function cleanListing(listed: readonly ListedCalendar[]): ListedCalendar[] {
+  return listed.slice(0, MAX_CALENDARS_PER_ACCOUNT).map((cal) => ({
+    ...cal,
+    externalId: pgText(cal.externalId),
+    name: pgText(cal.name).slice(0, 500),
+    color: cal.color === null ? null : pgText(cal.color).slice(0, 50),
+  }));
 }
 
 /** The connection's calendars that still exist on the provider. */

@@ -13,6 +13,7 @@ import {
   ProviderUnreachableError,
   RateLimitedError,
 } from '../providers/errors.ts';
+import { DestinationNotAllowedError, ResponseTooLargeError } from '../providers/outbound/errors.ts';
 import { openProvider } from './credentials.ts';
 
 /** The contract's promise to the caller of create and reconnect. */
@@ -40,7 +41,7 @@ async function withinDeadline<T>(ms: number, work: () => Promise<T>): Promise<T>
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new ProviderUnreachableError(`The provider did not answer within ${ms / 1000} seconds.`)),
+      () => reject(new ProviderUnreachableError(`Could not reach the server within ${ms} ms`)),
       ms,
     );
   });
@@ -52,6 +53,14 @@ async function withinDeadline<T>(ms: number, work: () => Promise<T>): Promise<T>
 }
 
 function toVerificationError(error: unknown): AppError {
+  if (error instanceof DestinationNotAllowedError)
+    return new AppError(
+      422,
+      'destination_not_allowed',
+      `This server does not connect there: ${error.message}. Use the provider's public address.`,
+    );
+  if (error instanceof ResponseTooLargeError)
+    return new AppError(422, 'invalid_feed', `${error.message}.`, { limitBytes: error.limitBytes });
   if (error instanceof CredentialsRejectedError)
     return new AppError(
       422,
@@ -73,11 +82,11 @@ function toVerificationError(error: unknown): AppError {
       'The provider is rate limiting requests. Try again shortly.',
       error.retryAfterMs ? { retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000) } : undefined,
     );
+  if (error instanceof ProviderUnreachableError)
+    return new AppError(422, 'provider_unreachable', `${error.message}.`);
   if (error instanceof ProviderError)
     return new AppError(422, 'provider_unreachable', `The provider could not be reached: ${error.message}`);
-  return new AppError(
-    422,
-    'provider_unreachable',
-    `The provider could not be reached: ${(error as Error)?.message ?? 'unknown error'}`,
-  );
+  // Not a provider's typed answer: whatever it says is not for the caller (it could carry transport
+  // codes or bytes of a response).
+  return new AppError(422, 'provider_unreachable', 'Could not reach the server.');
 }

@@ -5,7 +5,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CalendarConnectionRow } from '../db/entities/connection.ts';
 import { CalendarConnection, ProviderCalendar } from '../db/entities/index.ts';
-import type { ImportedEventStatus, ImportStatus, ProviderKind, SyncDirection } from '../domain/connection.ts';
+import type {
+  CalendarWarning,
+  ImportedEventStatus,
+  ImportStatus,
+  ProviderKind,
+  SyncDirection,
+} from '../domain/connection.ts';
 import type { ConnectionStatus } from '../domain/connection-status.ts';
 import { notFound } from '../domain/errors.ts';
 
@@ -20,6 +26,8 @@ export interface CalendarView {
   lastSyncedAt: string | null;
   eventCount: number;
   error: string | null;
+  /** What the last syncs skipped or imported in part, and why; the rest of the calendar imports. */
+  warnings: CalendarWarning[];
 }
 
 export interface ConnectionView {
@@ -97,6 +105,7 @@ export async function connectionViews(
         lastSyncedAt: iso(cal.lastSyncedAt),
         eventCount: cal.eventCount,
         error: cal.error ?? null,
+        warnings: cal.warnings ?? [],
       })),
     lastSyncAt: iso(c.lastSyncAt),
     createdAt: c.createdAt.toISOString(),

@@ -10,3 +10,20 @@ export function pgArray(values: readonly (string | number | boolean | null | und
   });
   return `{${items.join(',')}}`;
 }
+
+/**
+ * Text as PostgreSQL can store it: `text` cannot hold NUL, and a lone UTF-16 surrogate is not
+ * valid UTF-8. Provider text is cleaned, never fatal: NUL is dropped, a lone surrogate becomes U+FFFD.
+ */
+export function pgText(value: string): string {
+  return value.replaceAll('\u0000', '').toWellFormed();
+}
+
+/**
+ * Whether PostgreSQL refused a value itself — SQLSTATE class 22 ("data exception") or a CHECK
+ * constraint (23514) — rather than the statement or the connection.
+ */
+export function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '23514');
+}

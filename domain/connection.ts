@@ -19,3 +19,21 @@ export type ImportStatus = (typeof IMPORT_STATUSES)[number];
 /** Whether an imported occurrence is firm or tentative (cancelled ones are never imported). */
 export const IMPORTED_EVENT_STATUSES = ['confirmed', 'tentative'] as const;
 export type ImportedEventStatus = (typeof IMPORTED_EVENT_STATUSES)[number];
+
+/**
+ * Why part of a calendar was not imported as the provider has it: an object that could not be
+ * read, a series cut at the occurrence cap, a rule that cannot be expanded, a value the database
+ * refused. The rest of the calendar imports; the user sees these beside the calendar.
+ */
+export const CALENDAR_WARNING_KINDS = ['unreadable', 'truncated', 'unexpandable', 'rejected'] as const;
+export type CalendarWarningKind = (typeof CALENDAR_WARNING_KINDS)[number];
+
+export interface CalendarWarning {
+  /** The provider object it concerns; null for the calendar as a whole. */
+  objectKey: string | null;
+  kind: CalendarWarningKind;
+  message: string;
+}
+
+/** Warnings kept per calendar: enough to act on, bounded whatever a provider sends. */
+export const MAX_CALENDAR_WARNINGS = 50;

@@ -5,7 +5,8 @@
  */
 
 import type { Occurrence, OutboundEvent, TimeWindow } from '../domain/calendar.ts';
-import type { ProviderKind } from '../domain/connection.ts';
+import type { CalendarWarning, ProviderKind } from '../domain/connection.ts';
+import type { Outbound } from './outbound/context.ts';
 
 /** What the adapter learns when it verifies access. */
 export interface AccountInfo {
@@ -60,6 +61,8 @@ export interface ChangePage {
   cursor: SyncCursor;
   /** True on the last page: after it the calendar is in sync as of `cursor`. */
   complete: boolean;
+  /** Objects of this page imported in part or not at all, and why (the rest imports). */
+  warnings?: CalendarWarning[];
 }
 
 export interface FetchChangesInput {
@@ -122,4 +125,9 @@ export interface ProviderContext {
   requestTimeoutMs: number;
   /** User-Agent sent to providers. */
   userAgent: string;
+  /**
+   * How user-supplied URLs are reached: destination policy and body caps (providers/outbound/).
+   * Absent only where adapters are built without configuration (tests, benchmarks): no policy.
+   */
+  outbound?: Outbound;
 }

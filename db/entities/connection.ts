@@ -1,5 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type {
+  CalendarWarning,
   ImportedEventStatus,
   ImportStatus,
   ProviderKind,
@@ -51,6 +52,7 @@ export const ProviderCalendar = defineEntity({
     isPrimary: p.boolean().default(false),
     importStatus: p.string().$type<ImportStatus>().default('idle'),
     error: p.string().nullable(),
+    warnings: p.json<CalendarWarning[]>().onCreate(() => []),
     eventCount: p.integer().default(0),
     lastSyncedAt: p.datetime().nullable(),
     syncCursor: p.json<Record<string, unknown>>().nullable(),

@@ -1,0 +1,87 @@
+/**
+ * Hostile feed content met through the HTTP API: one odd byte must not fail a calendar.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
+import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
+
+let platform: Platform;
+let feeds: IcsServer;
+beforeAll(async () => {
+  [platform, feeds] = await Promise.all([
+    startPlatform({ env: { ICS_POLL_SECONDS: '3600' } }),
+    startIcsServer(),
+  ]);
+});
+afterAll(async () => {
+  await platform?.stop();
+  await feeds?.stop();
+});
+
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+
+/** A one-hour event `daysAhead` days from now at 09:00 UTC: inside the default import window. */
+function vevent(uid: string, daysAhead: number, summary: string): string {
+  const now = new Date();
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + daysAhead, 9));
+  return [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20260101T000000Z',
+    `DTSTART:${stamp(start)}`,
+    `DTEND:${stamp(new Date(start.getTime() + 3600_000))}`,
+    `SUMMARY:${summary}`,
+    'END:VEVENT',
+  ].join('\r\n');
+}
+
+describe('hostile feed content', () => {
+  it('imports a feed whose name and one SUMMARY carry NUL bytes, cleaned, with every event', async () => {
+    const events = [1, 2, 3].map((d) =>
+      vevent(`nul-${d}@t`, d, d === 2 ? 'Board\u0000meeting' : `Event ${d}`),
+    );
+    const body = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//hostile//EN',
+      'X-WR-CALNAME:Team\u0000cal',
+      ...events,
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+    feeds.setFeed('/nul.ics', body);
+    const user = await platform.createUser();
+    const created = await platform.request('POST', '/v1/connections', {
+      token: user.token,
+      body: { provider: 'ics', url: feeds.url('/nul.ics') },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.calendars[0].name).not.toContain('\u0000');
+    await platform.request('PUT', `/v1/connections/${created.body.id}/calendars`, {
+      token: user.token,
+      body: { calendars: [{ id: created.body.calendars[0].id, importForAvailability: true }] },
+    });
+    const ready = await eventually(
+      async () => {
+        const c = (await platform.request('GET', `/v1/connections/${created.body.id}`, { token: user.token }))
+          .body;
+        return c.calendars[0].importStatus === 'ready' || c.calendars[0].importStatus === 'error' ? c : null;
+      },
+      { what: 'the import to end' },
+    );
+    expect(ready.calendars[0]).toMatchObject({ importStatus: 'ready', eventCount: 3, error: null });
+    expect(ready.status).toBe('active');
+    const listed = await platform.request('GET', `/v1/connections/${created.body.id}/events`, {
+      token: user.token,
+    });
+    expect(listed.body.items.map((e: { title: string }) => e.title).sort()).toEqual([
+      'Boardmeeting',
+      'Event 1',
+      'Event 3',
+    ]);
+  });
+});
