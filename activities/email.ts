@@ -13,8 +13,8 @@ export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
     async queueEmail(request: EmailRequest): Promise<string> {
       const em = orm.em.fork();
       const [row] = await em.execute<{ id: string }[]>(
-        `insert into email_outbox (id, dedupe_key, to_address, subject, text_body, ical_method, ical_body)
-         values (?, ?, ?, ?, ?, ?, ?)
+        `insert into email_outbox (id, dedupe_key, to_address, subject, text_body, html_body, ical_method, ical_body)
+         values (?, ?, ?, ?, ?, ?, ?, ?)
          on conflict (dedupe_key) do update set dedupe_key = excluded.dedupe_key
          returning id`,
         [
@@ -23,6 +23,7 @@ export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
           request.to,
           request.subject,
           request.text,
+          request.html ?? null,
           request.ical?.method ?? null,
           request.ical?.content ?? null,
         ],
@@ -42,6 +43,7 @@ export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
           to: mail.toAddress,
           subject: mail.subject,
           text: mail.textBody,
+          ...(mail.htmlBody ? { html: mail.htmlBody } : {}),
           ...(mail.icalMethod && mail.icalBody
             ? { ical: { method: mail.icalMethod, content: mail.icalBody } }
             : {}),

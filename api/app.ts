@@ -30,9 +30,16 @@ export function createApp(deps: Deps) {
       // Query strings can carry manage/one-time tokens: log the path only.
       serializers: { req: (req) => ({ id: req.id, method: req.method, url: String(req.url).split('?')[0] }) },
       autoLogging: { ignore: (req) => req.url === '/healthz' },
+      // In development a request that went well is noise next to the start banner: debug. Failures
+      // keep a level that shows.
+      customLogLevel: (_req, res, error) => {
+        if (error || res.statusCode >= 500) return 'error';
+        if (res.statusCode >= 400) return 'warn';
+        return deps.config.NODE_ENV === 'development' ? 'debug' : 'info';
+      },
     }),
   );
-  app.use(express.json({ limit: '256kb', strict: true, type: ['application/json', 'application/*+json'] }));
+  // Bodies are read per route, by the routes that take one (routing.ts): 415 for non-JSON there.
 
   const ems = new WeakMap<Request, ReturnType<typeof deps.orm.em.fork>>();
   const em = (req: Request) => {

@@ -15,13 +15,17 @@ async function main(): Promise<void> {
   const orm = await createOrm({ databaseUrl: config.DATABASE_URL });
   const api = await startApi({ config, orm, logger, temporalAddress: config.TEMPORAL_ADDRESS }).catch(
     (error) => {
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
         throw new Error(`port ${config.PORT} is already in use: set PORT to a free port`);
+      }
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+        throw new Error(`cannot listen on HOST ${config.HOST}: no such address on this machine`);
       }
       throw error;
     },
   );
-  logger.info({ url: config.PUBLIC_URL }, 'api listening');
+  logger.info({ url: config.PUBLIC_URL, host: config.HOST, port: config.PORT }, 'api listening');
   process.send?.({ ready: true });
   const stop = async () => {
     await api.close();

@@ -2,10 +2,11 @@
  * Declarative routes: each route states its auth, its zod schemas and its responses once; the same
  * declaration validates requests and generates the OpenAPI document, so the two cannot drift.
  */
-import type { NextFunction, Request, Response, Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { AppError, toFieldProblems, validationFailed } from '../domain/errors.ts';
 import type { Caller } from './auth.ts';
+import { unsupportedMediaType } from './errors.ts';
 
 export type Access = 'public' | 'user' | 'admin' | 'any';
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -25,6 +26,7 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   params?: P;
   query?: Q;
   body?: B;
+  /** The route's own outcomes; 400, 401, 403, 413, 415 and 503 follow from the rest of the spec. */
   responses: Record<number, RouteResponse>;
 }
 
@@ -80,7 +82,10 @@ export class ApiRoutes {
         }
         const params = parsePart(spec.params, req.params, 'params');
         const query = parsePart(spec.query, req.query, 'query');
-        const body = spec.body ? parsePart(spec.body, req.body ?? {}, 'body') : undefined;
+        // Only routes that take a body read one, and only after the caller is known.
+        const body = spec.body
+          ? parsePart(spec.body, (await readJsonBody(req, res)) ?? {}, 'body')
+          : undefined;
         const reply = await handler({ req, res, params, query, body, caller } as HandlerContext<
           z.output<P>,
           z.output<Q>,
@@ -96,6 +101,25 @@ export class ApiRoutes {
   }
 }
 
+const JSON_TYPES = ['application/json', 'application/*+json'];
+/** Limits the decompressed size too: body-parser counts the bytes it inflates. */
+const parseJson = express.json({ limit: '256kb', strict: true, type: JSON_TYPES });
+
+/**
+ * The request's JSON body, or undefined when it sends none (an optional body may be left out). A
+ * body of another type is a 415: read as JSON it would look like "every field missing".
+ */
+async function readJsonBody(req: Request, res: Response): Promise<unknown> {
+  const sendsBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!sendsBody) return undefined;
+  if (!req.is(JSON_TYPES)) throw unsupportedMediaType();
+  await new Promise<void>((resolve, reject) =>
+    parseJson(req, res, (error) => (error ? reject(error) : resolve())),
+  );
+  return req.body;
+}
+
 function parsePart(schema: z.ZodType | undefined, value: unknown, part: 'params' | 'query' | 'body') {
   if (!schema) return value;
   const result = schema.safeParse(value);
@@ -104,13 +128,46 @@ function parsePart(schema: z.ZodType | undefined, value: unknown, part: 'params'
   throw validationFailed(toFieldProblems(result.error, part === 'params' ? 'path' : undefined));
 }
 
-const errorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }),
-});
+const errorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({
+        description: 'snake_case code from the table in docs/API.md',
+        examples: ['validation_failed'],
+      }),
+      message: z.string().meta({ description: 'A sentence for a person.' }),
+      details: z.record(z.string(), z.unknown()).optional().meta({
+        description:
+          'For validation_failed: `{ "fields": [{ "path": "a.b", "message": "..." }] }`; otherwise code-specific.',
+      }),
+    }),
+  })
+  .meta({ description: 'The body of every error response.' });
+
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+
+/** The outcomes every route of a kind shares, whatever its handler does. */
+function impliedResponses(route: RegisteredRoute): Record<number, string> {
+  const implied: Record<number, string> = {};
+  if (route.params || route.query || route.body)
+    implied[400] =
+      'validation_failed (details.fields names each problem), or malformed_json for a body that is not readable JSON.';
+  // Public routes authenticate a token too when one is sent, so a bad one is a 401 there as well.
+  implied[401] =
+    route.access === 'public'
+      ? 'unauthorized: an Authorization header was sent that is not a valid bearer token.'
+      : 'unauthorized: missing or invalid bearer token.';
+  if (route.access === 'admin') implied[403] = 'forbidden: this route needs the admin token.';
+  if (route.access === 'user')
+    implied[403] = "forbidden: this route acts for a user; call it with that user's token.";
+  if (route.body) {
+    implied[413] = 'payload_too_large: the body exceeds 256 KB (after decompression).';
+    implied[415] =
+      'unsupported_media_type: the body is not UTF-8 JSON, or its Content-Encoding is not gzip, deflate, br or zstd.';
+  }
+  implied[503] = 'dependency_unavailable: PostgreSQL or Temporal is unavailable.';
+  return implied;
+}
 
 /** The OpenAPI 3.1 document for every registered route. */
 export function buildOpenApi(routes: RegisteredRoute[], info: { version: string; serverUrl: string }) {
@@ -140,26 +197,18 @@ export function buildOpenApi(routes: RegisteredRoute[], info: { version: string;
     }
     const responses: Record<string, unknown> = {};
     for (const [status, response] of Object.entries(route.responses)) {
-      const schema = response.schema ?? (Number(status) >= 400 ? errorBody : undefined);
+      const schema = response.schema
+        ? jsonSchema(response.schema, 'output')
+        : Number(status) >= 400
+          ? ERROR_REF
+          : undefined;
       responses[status] = {
         description: response.description,
-        ...(schema ? { content: { 'application/json': { schema: jsonSchema(schema, 'output') } } } : {}),
+        ...(schema ? { content: { 'application/json': { schema } } } : {}),
       };
     }
-    if (route.access !== 'public') {
-      responses['401'] ??= {
-        description: 'Missing or invalid token.',
-        content: { 'application/json': { schema: jsonSchema(errorBody, 'output') } },
-      };
-    }
-    responses['400'] ??= {
-      description: 'Validation failed or malformed JSON.',
-      content: { 'application/json': { schema: jsonSchema(errorBody, 'output') } },
-    };
-    responses['503'] ??= {
-      description: 'Database or Temporal unavailable.',
-      content: { 'application/json': { schema: jsonSchema(errorBody, 'output') } },
-    };
+    for (const [status, description] of Object.entries(impliedResponses(route)))
+      responses[status] ??= { description, content: { 'application/json': { schema: ERROR_REF } } };
     paths[openApiPath] ??= {};
     paths[openApiPath][route.method] = {
       summary: route.summary,
@@ -171,7 +220,8 @@ export function buildOpenApi(routes: RegisteredRoute[], info: { version: string;
       ...(route.body
         ? {
             requestBody: {
-              required: true,
+              // A body whose every field is optional may be left out entirely.
+              required: !route.body.safeParse({}).success,
               content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
             },
           }
@@ -188,7 +238,10 @@ export function buildOpenApi(routes: RegisteredRoute[], info: { version: string;
         'The contract is docs/API.md in the Calbridge repository; this document covers every route.',
     },
     servers: [{ url: info.serverUrl }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: { Error: jsonSchema(errorBody, 'output') },
+    },
     security: [{ bearer: [] }],
     paths,
   };

@@ -6,6 +6,12 @@ import type { Config } from '../platform/config.ts';
 import type { Logger } from '../platform/logger.ts';
 import { createApp } from './app.ts';
 
+/** Where this machine reaches a server listening on `host`: loopback for the wildcard addresses. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export async function startApi(options: {
   config: Config;
   orm: Orm;
@@ -18,7 +24,7 @@ export async function startApi(options: {
   const temporal = new Client({ connection, namespace: options.config.TEMPORAL_NAMESPACE });
   const { app } = createApp({ config: options.config, orm: options.orm, temporal, logger: options.logger });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port ?? options.config.PORT, '0.0.0.0', () => resolve(s));
+    const s = app.listen(options.port ?? options.config.PORT, options.config.HOST, () => resolve(s));
     s.once('error', reject);
   });
   const address = server.address();
@@ -26,7 +32,7 @@ export async function startApi(options: {
   return {
     server,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${reachableHost(options.config.HOST)}:${port}`,
     temporal,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -24,3 +24,10 @@ export interface Person {
   email: string;
   timeZone?: string;
 }
+
+/** The invite in a host's primary calendar: waiting (or its calendar needs reconnecting), written, none (no primary calendar), or given up. */
+export const INVITE_STATUSES = ['pending', 'written', 'skipped', 'failed'] as const;
+export type InviteStatus = (typeof INVITE_STATUSES)[number];
+
+/** The types this server books today; the team types (round robin, collective, class, service) come later. */
+export const BOOKABLE_CALENDAR_TYPES = ['simple'] as const satisfies readonly BookingCalendarType[];

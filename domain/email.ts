@@ -8,5 +8,7 @@ export interface EmailRequest {
   to: string;
   subject: string;
   text: string;
+  /** The same message as HTML, for mail clients that show it. */
+  html?: string;
   ical?: { method: string; content: string };
 }

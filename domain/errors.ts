@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'invalid_credentials'
   | 'provider_unreachable'
   | 'invalid_feed'
+  | 'destination_not_allowed'
   | 'no_availability_source'
   | 'rate_limited'
   | 'dependency_unavailable';

@@ -8,37 +8,14 @@ import type { DateWithTimeZone, VEvent } from 'node-ical';
 import ical from 'node-ical';
 import type { TimeWindow } from '../domain/calendar.ts';
 import { nonEmpty, parseContentLine, quoteParam } from './content-lines.ts';
+import type { ProblemLog } from './problems.ts';
+import type { Scan } from './scan.ts';
+import { buildZoneRules, MalformedZoneError, parseDateTime, UTC_RULES, type ZoneRules } from './zone-rules.ts';
 
-const DAY_MS = 86_400_000;
-
-/** One top-level VEVENT as the scan found it: where its zoned values are and how to treat them. */
-export interface VEventBlock {
-  uid: string;
-  isOverride: boolean;
-  /** RRULE or RDATE present. */
-  recurring: boolean;
-  dtstartTzid: string | null;
-  /** Top-level DTSTART/DTEND/RECURRENCE-ID/EXDATE/RDATE lines. */
-  dateLines: number[];
-  rruleLines: number[];
-}
+export type { ZoneRules } from './zone-rules.ts';
 
 /** What rewriting needs from the scan of the text; line numbers index its unfolded lines. */
-export interface ZoneScan {
-  /** TZID → the VTIMEZONE's lines. */
-  timezones: Map<string, string[]>;
-  /** TZIDs that VEVENT date properties refer to. */
-  usedTzids: Set<string>;
-  events: VEventBlock[];
-}
-
-/** A UTC offset function built from one VTIMEZONE's observances. "Wall" values are local times encoded as if UTC. */
-export interface ZoneRules {
-  wallToUtc(wall: number): number;
-  utcToWall(utc: number): number;
-}
-
-const UTC_RULES: ZoneRules = { wallToUtc: (wall) => wall, utcToWall: (utc) => utc };
+export type ZoneScan = Pick<Scan, 'timezones' | 'brokenTimezones' | 'usedTzids' | 'events'>;
 
 /**
  * Rewrites, in place, every date-time value given in a custom zone so that node-ical reads it right,
@@ -54,22 +31,41 @@ export function rewriteCustomZones(
   lines: string[],
   scan: ZoneScan,
   window: TimeWindow,
+  problems: ProblemLog,
 ): Map<string, ZoneRules> {
   const wallZones = new Map<string, ZoneRules>();
   if (scan.usedTzids.size === 0) return wallZones;
 
-  const maxYear = new Date(Math.max(window.end.getTime(), window.start.getTime())).getUTCFullYear() + 2;
   const zones = new Map<string, ZoneRules>();
-  for (const [tzid, tzLines] of scan.timezones) {
-    if (nodeIcalResolves(tzid)) continue;
-    const rules = buildZoneRules(tzLines, maxYear);
-    if (rules) zones.set(tzid, rules);
-  }
+  /** TZID → why its values are read as UTC. */
+  const unusable = new Map<string, string>();
+  const years = {
+    first: new Date(Math.min(window.start.getTime(), window.end.getTime())).getUTCFullYear() - 1,
+    last: new Date(Math.max(window.end.getTime(), window.start.getTime())).getUTCFullYear() + 2,
+  };
+  // Only the zones events use are evaluated: a feed may carry any number of others.
   for (const tzid of scan.usedTzids) {
-    // Unknown and undefined: node-ical would use the host's zone; read it as UTC wherever we run.
-    if (!zones.has(tzid) && !nodeIcalResolves(tzid)) zones.set(tzid, UTC_RULES);
+    if (nodeIcalResolves(tzid)) continue;
+    const tzLines = scan.timezones.get(tzid);
+    const broken = scan.brokenTimezones.get(tzid);
+    if (!tzLines) {
+      unusable.set(tzid, 'is neither a known time zone nor defined by a VTIMEZONE');
+    } else if (broken) {
+      unusable.set(tzid, `has a malformed VTIMEZONE (${broken})`);
+    } else {
+      try {
+        zones.set(tzid, buildZoneRules(tzLines, years));
+        continue;
+      } catch (error) {
+        if (!(error instanceof MalformedZoneError)) throw error;
+        unusable.set(tzid, `has a malformed VTIMEZONE (${error.message})`);
+      }
+    }
+    // node-ical would use the host's zone; read it as UTC wherever we run, and say so.
+    zones.set(tzid, UTC_RULES);
   }
   if (zones.size === 0) return wallZones;
+  reportUnusableZones(scan, unusable, problems);
 
   for (const block of scan.events) {
     if (!block.isOverride && block.recurring && block.dtstartTzid !== null) {
@@ -79,7 +75,7 @@ export function rewriteCustomZones(
   }
   for (const block of scan.events) {
     const wallZone = wallZones.get(block.uid) ?? null;
-    if (!wallZone && !block.dateLines.some((i) => usesZone(lines[i] ?? '', zones))) continue;
+    if (!wallZone && ![...block.tzids].some((tzid) => zones.has(tzid))) continue;
     for (const i of block.dateLines) {
       const rewritten = rewriteDateLine(lines[i] ?? '', zones, wallZone);
       if (rewritten !== null) lines[i] = rewritten;
@@ -91,21 +87,23 @@ export function rewriteCustomZones(
   return wallZones;
 }
 
-function usesZone(line: string, zones: Map<string, ZoneRules>): boolean {
-  const tzid = parseContentLine(line)?.params.get('TZID');
-  return tzid !== undefined && zones.has(tzid);
-}
-
-const DATE_TIME = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z?)$/;
-
-function parseDateTime(value: string): { ms: number; utc: boolean } | null {
-  const m = DATE_TIME.exec(value.trim());
-  if (!m) return null;
-  const [, y, mo, d, h, mi, s, z] = m;
-  return {
-    ms: Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)),
-    utc: z === 'Z',
-  };
+function reportUnusableZones(scan: ZoneScan, unusable: Map<string, string>, problems: ProblemLog): void {
+  if (unusable.size === 0) return;
+  const reported = new Set<string>();
+  for (const block of scan.events) {
+    for (const tzid of block.tzids) {
+      const reason = unusable.get(tzid);
+      const key = `${block.uid}\u0000${tzid}`;
+      if (reason === undefined || reported.has(key)) continue;
+      reported.add(key);
+      const name = JSON.stringify(tzid.length > 60 ? `${tzid.slice(0, 60)}…` : tzid);
+      problems.add({
+        uid: block.uid,
+        kind: 'time-zone',
+        message: `The time zone ${name} ${reason}: its times were read as UTC`,
+      });
+    }
+  }
 }
 
 function formatDateTime(ms: number): string {
@@ -151,7 +149,7 @@ function rewriteUntil(line: string, wallZone: ZoneRules): string {
   });
 }
 
-function isIanaZone(name: string): boolean {
+export function isIanaZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;
@@ -162,13 +160,18 @@ function isIanaZone(name: string): boolean {
 
 const MICROSOFT_CUSTOM = /^(Customized Time Zone|tzone:\/\/Microsoft\/|\(no TZ description\))/;
 const resolvableCache = new Map<string, boolean>();
+/** The cache lives as long as the process and names come from providers: keep it small. */
+const MAX_CACHED_NAMES = 10_000;
+/** Longer than any zone name, Windows ones included: not worth asking node-ical about. */
+const MAX_ZONE_NAME_LENGTH = 200;
 
 /**
  * Whether node-ical maps this TZID to a zone by itself (IANA, Windows or offset label). Microsoft's
  * custom forms count as unresolved: node-ical guesses an IANA zone from two probe dates, which can
  * pick a zone with different DST dates; the VTIMEZONE is the authority for them.
  */
-function nodeIcalResolves(tzid: string): boolean {
+export function nodeIcalResolves(tzid: string): boolean {
+  if (tzid.length > MAX_ZONE_NAME_LENGTH) return false;
   const cached = resolvableCache.get(tzid);
   if (cached !== undefined) return cached;
   let resolves: boolean;
@@ -183,6 +186,7 @@ function nodeIcalResolves(tzid: string): boolean {
       probe !== null &&
       ((typeof tz === 'string' && isIanaZone(tz)) || probe.getTime() !== new Date(2025, 0, 15, 12).getTime());
   }
+  if (resolvableCache.size >= MAX_CACHED_NAMES) resolvableCache.clear();
   resolvableCache.set(tzid, resolves);
   return resolves;
 }
@@ -203,173 +207,3 @@ function probeStart(tzid: string, stamp: string): DateWithTimeZone | null {
   }
 }
 
-interface Transition {
-  utc: number;
-  offsetFrom: number;
-  offsetTo: number;
-}
-
-/** Offsets in ms. Null when the VTIMEZONE has no usable observance. */
-function buildZoneRules(tzLines: string[], maxYear: number): ZoneRules | null {
-  const transitions: Transition[] = [];
-  let observance: {
-    start: number | null;
-    from: number | null;
-    to: number | null;
-    rrule: string | null;
-    rdates: number[];
-  } | null = null;
-  for (const line of tzLines) {
-    const property = parseContentLine(line);
-    if (!property) continue;
-    const value = property.value.trim();
-    if (
-      property.name === 'BEGIN' &&
-      (value.toUpperCase() === 'STANDARD' || value.toUpperCase() === 'DAYLIGHT')
-    ) {
-      observance = { start: null, from: null, to: null, rrule: null, rdates: [] };
-    } else if (property.name === 'END' && observance) {
-      const { start, from, to } = observance;
-      if (start !== null && from !== null && to !== null) {
-        for (const onset of observanceOnsets(start, observance.rrule, observance.rdates, from, maxYear)) {
-          transitions.push({ utc: onset - from, offsetFrom: from, offsetTo: to });
-        }
-      }
-      observance = null;
-    } else if (observance) {
-      if (property.name === 'DTSTART') observance.start = parseDateTime(value)?.ms ?? null;
-      if (property.name === 'TZOFFSETFROM') observance.from = parseOffset(value);
-      if (property.name === 'TZOFFSETTO') observance.to = parseOffset(value);
-      if (property.name === 'RRULE') observance.rrule = value;
-      if (property.name === 'RDATE') {
-        for (const v of value.split(',')) {
-          const parsed = parseDateTime(v);
-          if (parsed) observance.rdates.push(parsed.ms);
-        }
-      }
-    }
-  }
-  if (transitions.length === 0) return null;
-  transitions.sort((a, b) => a.utc - b.utc);
-  const candidates = [...new Set(transitions.flatMap((t) => [t.offsetFrom, t.offsetTo]))];
-
-  const offsetAt = (utc: number): number => {
-    let lo = 0;
-    let hi = transitions.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if ((transitions[mid]?.utc ?? 0) <= utc) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found < 0 ? (transitions[0]?.offsetFrom ?? 0) : (transitions[found]?.offsetTo ?? 0);
-  };
-
-  return {
-    utcToWall: (utc) => utc + offsetAt(utc),
-    wallToUtc: (wall) => {
-      // RFC 5545 3.3.5: a repeated local time means its first occurrence (the larger offset); a
-      // skipped one is read with the offset in force before the gap.
-      let best: number | null = null;
-      for (const offset of candidates) {
-        const utc = wall - offset;
-        if (offsetAt(utc) === offset && (best === null || utc < best)) best = utc;
-      }
-      return best ?? wall - offsetAt(wall - DAY_MS);
-    },
-  };
-}
-
-function parseOffset(value: string): number | null {
-  const m = /^([+-])(\d{2})(\d{2})(\d{2})?$/.exec(value);
-  if (!m) return null;
-  const ms = (Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0)) * 1000;
-  return m[1] === '-' ? -ms : ms;
-}
-
-const WEEKDAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'];
-
-/**
- * Onsets (wall time) of one observance up to `maxYear`. Time-zone rules in the wild are yearly
- * (BYMONTH with BYDAY like 2SU / -1SU, sometimes with BYMONTHDAY); anything else yields DTSTART and
- * RDATEs only.
- */
-function observanceOnsets(
-  start: number,
-  rrule: string | null,
-  rdates: number[],
-  offsetFrom: number,
-  maxYear: number,
-) {
-  const onsets = [start, ...rdates];
-  if (!rrule) return onsets;
-  const parts = new Map(
-    rrule.split(';').map((part) => {
-      const [k, v] = part.split('=');
-      return [(k ?? '').toUpperCase(), (v ?? '').toUpperCase()] as const;
-    }),
-  );
-  if (parts.get('FREQ') !== 'YEARLY') return onsets;
-  const first = new Date(start);
-  const interval = Math.max(1, Number(parts.get('INTERVAL') ?? 1) || 1);
-  const count = parts.has('COUNT') ? Number(parts.get('COUNT')) : Number.POSITIVE_INFINITY;
-  const untilValue = parts.get('UNTIL');
-  const until = untilValue ? parseUntil(untilValue, offsetFrom) : Number.POSITIVE_INFINITY;
-  const months = parts.has('BYMONTH')
-    ? (parts.get('BYMONTH') ?? '').split(',').map(Number)
-    : [first.getUTCMonth() + 1];
-  const byDay = parts.get('BYDAY')?.split(',') ?? null;
-  const byMonthDay = parts.get('BYMONTHDAY')?.split(',').map(Number) ?? null;
-  const timeOfDay = start - Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), first.getUTCDate());
-
-  const generated: number[] = [];
-  for (let year = first.getUTCFullYear(); year <= maxYear && generated.length < count; year += interval) {
-    for (const month of months) {
-      for (const day of daysInRule(year, month, byDay, byMonthDay, first.getUTCDate())) {
-        const onset = Date.UTC(year, month - 1, day) + timeOfDay;
-        if (onset < start) continue;
-        if (onset - offsetFrom > until || generated.length >= count) return [...onsets, ...generated];
-        generated.push(onset);
-      }
-    }
-  }
-  return [...onsets, ...generated];
-}
-
-function parseUntil(value: string, offsetFrom: number): number {
-  const dateTime = parseDateTime(value);
-  if (dateTime) return dateTime.utc ? dateTime.ms : dateTime.ms - offsetFrom;
-  const date = /^(\d{4})(\d{2})(\d{2})$/.exec(value);
-  return date
-    ? Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]), 23, 59, 59)
-    : Number.POSITIVE_INFINITY;
-}
-
-function daysInRule(
-  year: number,
-  month: number,
-  byDay: string[] | null,
-  byMonthDay: number[] | null,
-  dtDay: number,
-) {
-  const length = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const monthDays =
-    byMonthDay?.map((d) => (d < 0 ? length + d + 1 : d)).filter((d) => d >= 1 && d <= length) ?? null;
-  if (!byDay) return monthDays ?? [dtDay];
-  const days = new Set<number>();
-  for (const entry of byDay) {
-    const m = /^([+-]?\d{1,2})?(SU|MO|TU|WE|TH|FR|SA)$/.exec(entry.trim());
-    if (!m) continue;
-    const weekday = WEEKDAYS.indexOf(m[2] ?? '');
-    const firstWeekday = new Date(Date.UTC(year, month - 1, 1)).getUTCDay();
-    const matching: number[] = [];
-    for (let d = 1 + ((weekday - firstWeekday + 7) % 7); d <= length; d += 7) matching.push(d);
-    const ordinal = m[1] ? Number(m[1]) : 0;
-    const picked =
-      ordinal === 0 ? matching : [matching[ordinal > 0 ? ordinal - 1 : matching.length + ordinal]];
-    for (const d of picked) if (d !== undefined && (!monthDays || monthDays.includes(d))) days.add(d);
-  }
-  return [...days].sort((a, b) => a - b);
-}

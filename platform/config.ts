@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -19,6 +20,8 @@ export const configSchema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     PORT: port.default(3000),
+    // Unset: 127.0.0.1 outside production, so a development API is not reachable from the network.
+    HOST: optional(z.string().regex(/^[\w.:-]+$/, 'must be an IP address or host name to listen on')),
     PUBLIC_URL: optional(url),
     DATA_DIR: z.string().min(1).default('.data'),
     DATABASE_URL: optional(
@@ -52,6 +55,28 @@ export const configSchema = z
     PROVIDER_TIMEOUT_SECONDS: seconds.max(120).default(15),
     SYNC_HEARTBEAT_SECONDS: seconds.max(600).default(30),
     WORKFLOW_HISTORY_LIMIT: z.coerce.number().int().min(20).max(50_000).default(5000),
+    // Unset: deny in production, allow otherwise (providers/outbound/context.ts).
+    OUTBOUND_PRIVATE_NETWORKS: optional(
+      z
+        .string()
+        .refine(
+          isPrivateNetworksSetting,
+          "must be 'allow', 'deny' or a comma-separated list of CIDRs and host names",
+        ),
+    ),
+    MAX_FEED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 ** 3)
+      .default(10 * 1024 * 1024),
+    MAX_MULTISTATUS_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 ** 3)
+      .default(20 * 1024 * 1024),
+    CONNECT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(10),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
@@ -67,11 +92,32 @@ export const configSchema = z
     }
   });
 
+const HOST_NAME =
+  /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*$/i;
+
+/** The syntax of OUTBOUND_PRIVATE_NETWORKS; providers/outbound/policy.ts gives it its meaning. */
+function isPrivateNetworksSetting(value: string): boolean {
+  if (/^\s*(allow|deny)\s*$/i.test(value)) return true;
+  return value.split(',').every((entry) => {
+    const [address = '', prefix, extra] = entry.trim().split('/');
+    const family = isIP(address);
+    if (family === 0) return prefix === undefined && HOST_NAME.test(address.replace(/\.$/, ''));
+    const bits = family === 4 ? 32 : 128;
+    return (
+      extra === undefined && (prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits))
+    );
+  });
+}
+
 export type RawConfig = z.infer<typeof configSchema>;
 
-export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'ENCRYPTION_KEY' | 'PUBLIC_URL'> {
+export interface Config extends Omit<RawConfig, 'ADMIN_TOKEN' | 'ENCRYPTION_KEY' | 'PUBLIC_URL' | 'HOST'> {
   PUBLIC_URL: string;
+  /** The address the API listens on. */
+  HOST: string;
   ADMIN_TOKEN: string;
+  /** Secrets that came from DATA_DIR/secrets.json (generated there once), not from the environment. */
+  generatedSecrets: ('ADMIN_TOKEN' | 'ENCRYPTION_KEY')[];
   /** The 32-byte AES-256-GCM key. */
   encryptionKey: Buffer;
   /** DATA_DIR resolved to an absolute path. */
@@ -110,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
         const key = issue.path.join('.');
         const got =
           typeof env[key] === 'string' && !/TOKEN|KEY|SECRET|PASSWORD/.test(key)
-            ? ` (got '${env[key]}')`
+            ? ` (got '${redactUrlPassword(env[key])}')`
             : '';
         return `${key}: ${issue.message}${got}`;
       }),
@@ -120,7 +166,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   const dataDir = path.resolve(options.cwd ?? process.cwd(), raw.DATA_DIR);
   let adminToken = raw.ADMIN_TOKEN;
   let encryptionKey = raw.ENCRYPTION_KEY;
-  if ((!adminToken || !encryptionKey) && options.generateSecrets !== false) {
+  const generatedSecrets: Config['generatedSecrets'] = [];
+  if (!adminToken && options.generateSecrets !== false) generatedSecrets.push('ADMIN_TOKEN');
+  if (!encryptionKey && options.generateSecrets !== false) generatedSecrets.push('ENCRYPTION_KEY');
+  if (generatedSecrets.length) {
     const generated = localSecrets(dataDir);
     adminToken ??= generated.ADMIN_TOKEN;
     encryptionKey ??= generated.ENCRYPTION_KEY;
@@ -134,10 +183,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadOp
   return {
     ...raw,
     PUBLIC_URL: (raw.PUBLIC_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, ''),
+    HOST: raw.HOST ?? (raw.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     ADMIN_TOKEN: adminToken,
+    generatedSecrets,
     encryptionKey: decodeKey(encryptionKey)!,
     dataDir,
   };
+}
+
+/**
+ * `scheme://user:password@host` → `scheme://user:***@host`, also when the value is no valid URL
+ * (a missing colon after the scheme, an unescaped @ or / in the password): everything from the
+ * first colon after the user up to the last @ goes, even if that hides more than the password.
+ */
+export function redactUrlPassword(value: string): string {
+  return value.replace(
+    /^((?:[a-z][\w+.-]*:)?\/\/|[a-z][\w+.-]*\/\/)?([^:/@]*):.*@/i,
+    (_, scheme = '', user) => `${scheme}${user}:***@`,
+  );
 }
 
 /** Secrets generated once per DATA_DIR for local development, so data encrypted yesterday still decrypts. */

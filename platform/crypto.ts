@@ -22,9 +22,9 @@ export function decryptJson<T = unknown>(key: Buffer, blob: Buffer, associatedDa
   return JSON.parse(plain.toString('utf8')) as T;
 }
 
-/** A new bearer token with 192 bits of entropy; the prefix tells what it is when it shows up in a log. */
-export function newToken(prefix: string): string {
-  return `${prefix}_${randomBytes(24).toString('base64url')}`;
+/** A new bearer token (192 random bits unless told otherwise); the prefix tells what it is when it shows up in a log. */
+export function newToken(prefix: string, bytes = 24): string {
+  return `${prefix}_${randomBytes(bytes).toString('base64url')}`;
 }
 
 export function hashToken(token: string): string {

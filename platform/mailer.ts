@@ -12,6 +12,7 @@ export interface OutgoingMail {
   to: string;
   subject: string;
   text: string;
+  html?: string;
   /** An iCalendar attachment sent as text/calendar with this METHOD (REQUEST, CANCEL, ...). */
   ical?: { method: string; content: string };
 }
@@ -41,6 +42,7 @@ function toMessage(mail: OutgoingMail) {
     to: mail.to,
     subject: mail.subject,
     text: mail.text,
+    ...(mail.html ? { html: mail.html } : {}),
     messageId: `<${mail.id}@calbridge>`,
     // nodemailer's default method is PUBLISH, which mail clients do not treat as an invitation.
     ...(mail.ical ? { icalEvent: { method: mail.ical.method, content: mail.ical.content } } : {}),

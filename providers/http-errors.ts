@@ -11,18 +11,11 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 }
 
 /**
- * Refused, DNS, TLS, reset, timeout: the server could not be reached (or stopped answering).
- * `what` names the peer for a person, e.g. "CalDAV server at dav.example.com".
+ * Refused, reset, DNS, TLS, timeout: the server could not be reached (or stopped answering). One
+ * message for all of them, naming neither the transport's code nor anything the peer sent, so that
+ * these errors cannot map which addresses and ports answer; the original stays as `cause` for logs.
+ * `what` names the peer for a person, e.g. "the server at dav.example.com".
  */
 export function transportError(error: unknown, what: string, timeoutMs: number): ProviderError {
-  const { name, message, cause } = error as {
-    name?: string;
-    message?: string;
-    cause?: { code?: string; message?: string };
-  };
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new ProviderUnreachableError(`${what} did not answer within ${timeoutMs} ms`);
-  }
-  const detail = cause?.code ?? cause?.message ?? message ?? String(error);
-  return new ProviderUnreachableError(`${what} is unreachable (${detail})`);
+  return new ProviderUnreachableError(`Could not reach ${what} within ${timeoutMs} ms`, { cause: error });
 }

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { ProviderKind } from '../domain/connection.ts';
 import type { Config } from '../platform/config.ts';
 import type { CalendarProvider, ProviderConnection, ProviderContext } from './contract.ts';
+import { outboundFor } from './outbound/context.ts';
 
 export interface StoredConnectionParts {
   serverUrl: string | null;
@@ -33,5 +34,6 @@ export function providerContext(config: Config): ProviderContext {
   return {
     requestTimeoutMs: config.PROVIDER_TIMEOUT_SECONDS * 1000,
     userAgent: 'Calbridge/0.1 (+calendar sync)',
+    outbound: outboundFor(config),
   };
 }

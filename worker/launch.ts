@@ -1,13 +1,14 @@
 /**
  * `npm start`: the whole platform on one machine. PostgreSQL (DATABASE_URL, or embedded in
  * DATA_DIR), the Temporal dev server (unless TEMPORAL_ADDRESS names one), migrations, then the worker
- * and the API as child processes. Ctrl-C stops everything.
+ * and the API as child processes. Ctrl-C stops everything, in reverse order, and says so.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { createOrm, migrateUp } from '../db/orm.ts';
-import { ConfigError, loadConfig } from '../platform/config.ts';
+import { type Config, ConfigError, loadConfig } from '../platform/config.ts';
+import { StartError, stopChild } from './local/children.ts';
 import { isPortFree } from './local/ports.ts';
 import {
   checkDatabase,
@@ -15,7 +16,7 @@ import {
   type RunningPostgres,
   startEmbeddedPostgres,
 } from './local/postgres.ts';
-import { type DevServer, startTemporalDevServer, stopChild } from './local/temporal-dev-server.ts';
+import { type DevServer, startTemporalDevServer } from './local/temporal-dev-server.ts';
 import { resolveTemporalCli } from './local/tools.ts';
 
 const EMBEDDED_POSTGRES_PORT = Number(process.env.EMBEDDED_POSTGRES_PORT ?? 54329);
@@ -23,34 +24,47 @@ const TEMPORAL_DEV_PORT = Number(process.env.TEMPORAL_DEV_PORT ?? 7233);
 
 const say = (line: string) => console.log(`calbridge: ${line}`);
 
-class LaunchError extends Error {}
-
 async function requireFreePort(port: number, what: string, variable: string): Promise<void> {
   if (!(await isPortFree(port, '0.0.0.0')))
-    throw new LaunchError(
+    throw new StartError(
       `port ${port} (${what}) is already in use: stop whatever uses it or set ${variable}`,
     );
 }
 
+/** One line for any failure; a stack trace only when LOG_LEVEL asks for debugging. */
+function oneLine(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof StartError) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  const debugging = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
+  if (debugging && error instanceof Error && error.stack) console.error(error.stack);
+  return `start-up failed: ${message.split('\n')[0]}${debugging ? '' : ' (LOG_LEVEL=debug shows the details)'}`;
+}
+
+function adminTokenLine(config: Config): string {
+  if (!config.generatedSecrets.includes('ADMIN_TOKEN')) return 'from ADMIN_TOKEN (not shown)';
+  return `${config.ADMIN_TOKEN}   (generated once, kept in ${path.join(config.dataDir, 'secrets.json')})`;
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig(process.env, { generateSecrets: process.env.NODE_ENV !== 'production' });
   const cleanups: (() => Promise<void>)[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    say('stopping...');
+    if (cleanups.length) say('stopping...');
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    if (code === 0) say('stopped');
     process.exit(code);
   };
-  // embedded-postgres installs exit hooks that stop PostgreSQL and exit at once on these signals,
-  // racing the orderly shutdown below (which would orphan the Temporal dev server): replace them.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
-    process.once(signal, () => void shutdown(0));
-  }
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void shutdown(0));
+  // Whatever slips through (an 'error' event nobody listens to) still ends in one line and a clean stop.
+  process.on('uncaughtException', (error) => {
+    console.error(`calbridge: ${oneLine(error)}`);
+    void shutdown(1);
+  });
 
   try {
+    const config = loadConfig(process.env, { generateSecrets: process.env.NODE_ENV !== 'production' });
     await requireFreePort(config.PORT, 'API', 'PORT');
 
     // PostgreSQL
@@ -58,12 +72,14 @@ async function main(): Promise<void> {
     let postgres: RunningPostgres | null = null;
     if (databaseUrl) {
       const problem = await checkDatabase(databaseUrl);
-      if (problem) throw new LaunchError(problem);
+      if (problem) throw new StartError(problem);
       say('using PostgreSQL from DATABASE_URL');
     } else {
       await requireFreePort(EMBEDDED_POSTGRES_PORT, 'embedded PostgreSQL', 'EMBEDDED_POSTGRES_PORT');
       say(`starting embedded PostgreSQL in ${path.join(config.dataDir, 'postgres')}`);
-      postgres = await startEmbeddedPostgres(config.dataDir, EMBEDDED_POSTGRES_PORT);
+      postgres = await startEmbeddedPostgres(config.dataDir, EMBEDDED_POSTGRES_PORT, {
+        ownProcessGroup: true,
+      });
       cleanups.push(() => postgres!.stop());
       databaseUrl = postgres.url;
     }
@@ -80,13 +96,13 @@ async function main(): Promise<void> {
         });
         await connection.close();
       } catch (error) {
-        throw new LaunchError(`cannot reach Temporal at ${temporalAddress}: ${(error as Error).message}`);
+        throw new StartError(`cannot reach Temporal at ${temporalAddress}: ${(error as Error).message}`);
       }
       say(`using Temporal at ${temporalAddress}`);
     } else {
       await requireFreePort(TEMPORAL_DEV_PORT, 'Temporal gRPC', 'TEMPORAL_DEV_PORT');
       await requireFreePort(config.TEMPORAL_UI_PORT, 'Temporal UI', 'TEMPORAL_UI_PORT');
-      const cliPath = await resolveTemporalCli();
+      const cliPath = await resolveTemporalCli(process.env, say);
       say('starting the Temporal dev server');
       devServer = await startTemporalDevServer({
         cliPath,
@@ -94,6 +110,7 @@ async function main(): Promise<void> {
         uiPort: config.TEMPORAL_UI_PORT,
         dbFile: path.join(config.dataDir, 'temporal.sqlite'),
         namespace: config.TEMPORAL_NAMESPACE,
+        ownProcessGroup: true,
       });
       cleanups.push(() => devServer!.stop());
       temporalAddress = devServer.address;
@@ -119,9 +136,7 @@ async function main(): Promise<void> {
       cleanups.push(() => stopChild(child));
       await new Promise<void>((resolve, reject) => {
         child.once('message', () => resolve());
-        child.once('exit', (code) =>
-          reject(new LaunchError(`${name} exited during start-up (code ${code})`)),
-        );
+        child.once('exit', (code) => reject(new StartError(`${name} exited during start-up (code ${code})`)));
       });
       child.once('exit', (code) => {
         if (!stopping) {
@@ -138,21 +153,14 @@ async function main(): Promise<void> {
     console.log(`
   API          ${config.PUBLIC_URL}   (OpenAPI: ${config.PUBLIC_URL}/openapi.json, health: ${config.PUBLIC_URL}/healthz)
   Temporal UI  ${devServer?.uiUrl ?? '(the UI of your Temporal cluster)'}
-  Admin token  ${config.ADMIN_TOKEN}
+  Admin token  ${adminTokenLine(config)}
   Data         ${config.dataDir}
   Press Ctrl-C to stop.
 `);
   } catch (error) {
-    const message =
-      error instanceof ConfigError || error instanceof LaunchError
-        ? error.message
-        : `start-up failed: ${(error as Error).message}`;
-    console.error(`calbridge: ${message}`);
+    console.error(`calbridge: ${oneLine(error)}`);
     await shutdown(1);
   }
 }
 
-main().catch((error) => {
-  console.error(`calbridge: ${error instanceof ConfigError ? error.message : (error as Error).message}`);
-  process.exit(1);
-});
+void main();

@@ -10,38 +10,33 @@ import {
 } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps.ts';
 import { createActivities } from '../activities/index.ts';
+import type { Logger } from '../platform/logger.ts';
+import { coreLogFilter, sdkLogger } from './sdk-logger.ts';
 
 export const workflowsPath = path.resolve(import.meta.dirname, '../workflows/index.ts');
 
 let runtimeInstalled = false;
-/** Quiet the SDK's own logging to warnings; our activities log through pino. */
-function installRuntime(): void {
+/** Once per process: the SDK's own messages, and the native core's, go through our pino logger. */
+function installRuntime(logger: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
     Runtime.install({
-      logger: new (class {
-        log() {}
-        trace() {}
-        debug() {}
-        info() {}
-        warn(message: string, meta?: unknown) {
-          console.warn(message, meta ?? '');
-        }
-        error(message: string, meta?: unknown) {
-          console.error(message, meta ?? '');
-        }
-      })(),
+      logger: sdkLogger(logger),
+      telemetryOptions: { logging: { forward: {}, filter: coreLogFilter(logger) } },
     });
   } catch {
     // Already installed by the host process (tests).
   }
 }
 
-export async function buildWorkflowBundle(): Promise<WorkflowBundle> {
+/** Bundling problems are logged through `logger` when given, else printed as errors. */
+export async function buildWorkflowBundle(logger?: Logger): Promise<WorkflowBundle> {
   return bundleWorkflowCode({
     workflowsPath,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+    logger: logger
+      ? sdkLogger(logger)
+      : { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
 }
 
@@ -54,13 +49,13 @@ export interface WorkerOptions {
 }
 
 export async function createWorker(options: WorkerOptions) {
-  installRuntime();
+  installRuntime(options.deps.logger);
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: options.bundle ?? (await buildWorkflowBundle()),
+    workflowBundle: options.bundle ?? (await buildWorkflowBundle(options.deps.logger)),
     activities: createActivities(options.deps),
     shutdownGraceTime: '5 seconds',
   });

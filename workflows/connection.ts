@@ -10,7 +10,6 @@
  * this workflow: activities load credentials from PostgreSQL by connection id.
  */
 
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -22,20 +21,16 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
-  ParentClosePolicy,
   proxyActivities,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { SyncDirection } from '../domain/connection.ts';
 import type { ConnectionStatus } from '../domain/connection-status.ts';
-import type { EmailRequest } from '../domain/email.ts';
 import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
-import { sendEmailWorkflow } from './email.ts';
-import { emailWorkflowId } from './ids.ts';
+import { sendInBackground } from './email.ts';
 import { CalbridgeStatus } from './search-attributes.ts';
 
 /** The user saved a calendar selection (toggles / primary). */
@@ -324,23 +319,6 @@ async function syncPass(
     }
   }
   return results;
-}
-
-/**
- * Hands the message to its own email/<dedupeKey> run, which outlives this one and retries
- * delivery for as long as SMTP is down, so this workflow never waits on mail.
- */
-async function sendInBackground(message: EmailRequest): Promise<void> {
-  try {
-    await startChild(sendEmailWorkflow, {
-      workflowId: emailWorkflowId(message.dedupeKey),
-      args: [message],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-    });
-  } catch (error) {
-    // Already asked for (the outbox dedupes by key in any case).
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-  }
 }
 
 function failureType(error: unknown): string | undefined {

@@ -1,6 +1,8 @@
 /** email/<dedupeKey>: queue a message in the outbox and deliver it, retrying delivery durably. */
-import { proxyActivities } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
+import { emailWorkflowId } from './ids.ts';
 import type { EmailRequest } from '../domain/email.ts';
 
 const { queueEmail, deliverEmail } = proxyActivities<Activities>({
@@ -13,4 +15,23 @@ export async function sendEmailWorkflow(
 ): Promise<{ emailId: string; result: 'sent' | 'already_sent' }> {
   const emailId = await queueEmail(request);
   return { emailId, result: await deliverEmail(emailId) };
+}
+
+/**
+ * Hands each message to its own email/<dedupeKey> run, which outlives the caller's and retries
+ * delivery for as long as SMTP is down, so the calling workflow never waits on mail.
+ */
+export async function sendInBackground(...messages: EmailRequest[]): Promise<void> {
+  for (const message of messages) {
+    try {
+      await startChild(sendEmailWorkflow, {
+        workflowId: emailWorkflowId(message.dedupeKey),
+        args: [message],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (error) {
+      // Already asked for (the outbox dedupes by key in any case).
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
 }

@@ -1,4 +1,6 @@
 /** Calendar connections: each route parses, calls one use case in connections/, and returns its view. */
+import type { Response } from 'express';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import {
   changeSyncDirection,
@@ -16,17 +18,18 @@ import {
   connectionView as readConnectionView,
 } from '../../connections/views.ts';
 import {
+  CALENDAR_WARNING_KINDS,
   IMPORT_STATUSES,
   IMPORTED_EVENT_STATUSES,
   PROVIDER_KINDS,
   SYNC_DIRECTIONS,
 } from '../../domain/connection.ts';
 import { CONNECTION_STATUSES } from '../../domain/connection-status.ts';
-import { validationFailed } from '../../domain/errors.ts';
+import { AppError, validationFailed } from '../../domain/errors.ts';
 import { requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
-import { decodeCursor, encodeCursor, instant, listQuery, page, uuidParam } from '../schemas.ts';
+import { decodeCursor, encodeCursor, instant, isoInstant, listQuery, page, uuidParam } from '../schemas.ts';
 
 const direction = z.enum(SYNC_DIRECTIONS);
 
@@ -41,6 +44,13 @@ const calendarView = z.object({
   lastSyncedAt: z.string().nullable(),
   eventCount: z.number(),
   error: z.string().nullable(),
+  warnings: z.array(
+    z.object({
+      objectKey: z.string().nullable(),
+      kind: z.enum(CALENDAR_WARNING_KINDS),
+      message: z.string(),
+    }),
+  ),
 });
 const connectionView: z.ZodType<ConnectionView> = z.object({
   id: z.string(),
@@ -86,6 +96,23 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     config: ctx.config,
     temporal: ctx.temporal,
   });
+  // Each attempt makes the server fetch a user-supplied URL: a per-user budget (per API process).
+  const connectAttempts = new RateLimiterMemory({
+    points: ctx.config.CONNECT_RATE_LIMIT_PER_MINUTE,
+    duration: 60,
+  });
+  const limitConnectAttempts = async (res: Response, userId: string) => {
+    try {
+      await connectAttempts.consume(userId);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      res.setHeader('Retry-After', String(seconds));
+      throw new AppError(429, 'rate_limited', `Too many connection attempts. Try again in ${seconds} s.`, {
+        retryAfterSeconds: seconds,
+      });
+    }
+  };
 
   api.add(
     {
@@ -99,11 +126,18 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       responses: {
         201: { description: 'Linked; status awaiting_selection.', schema: connectionView },
         409: { description: 'This account is already linked (already_exists).' },
-        422: { description: 'invalid_credentials, provider_unreachable or invalid_feed. Nothing is kept.' },
-        429: { description: 'The provider is rate limiting us (rate_limited); try again shortly.' },
+        422: {
+          description:
+            'invalid_credentials, provider_unreachable, invalid_feed or destination_not_allowed. Nothing is kept.',
+        },
+        429: {
+          description:
+            'Too many connection attempts by this user, or the provider is rate limiting us (rate_limited); see Retry-After.',
+        },
       },
     },
-    async ({ req, caller, body }) => {
+    async ({ req, res, caller, body }) => {
+      await limitConnectAttempts(res, requireUser(caller));
       const view = await linkConnection(commandContext(req), requireUser(caller), body);
       return { status: 201, body: view, headers: { Location: `/v1/connections/${view.id}` } };
     },
@@ -120,7 +154,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       responses: { 200: { description: 'A page of connections.', schema: page(connectionView) } },
     },
     async ({ req, caller, query }) => {
-      const after = afterCursor(query.cursor, z.object({ createdAt: z.string(), id: z.string() }));
+      const after = afterCursor(query.cursor, z.object({ createdAt: isoInstant, id: z.uuid() }));
       const result = await listConnections(ctx.em(req), requireUser(caller), { limit: query.limit, after });
       return {
         status: 200,
@@ -239,13 +273,19 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
         404: { description: 'Not found.' },
         409: { description: 'The connection was removed (invalid_state).' },
         422: { description: 'The new credentials were rejected; the old ones are kept.' },
-        429: { description: 'The provider is rate limiting us (rate_limited); try again shortly.' },
+        429: {
+          description:
+            'Too many connection attempts by this user, or the provider is rate limiting us (rate_limited); see Retry-After.',
+        },
       },
     },
-    async ({ req, caller, params, body }) => ({
-      status: 200,
-      body: await reconnectConnection(commandContext(req), requireUser(caller), params.id, body),
-    }),
+    async ({ req, res, caller, params, body }) => {
+      await limitConnectAttempts(res, requireUser(caller));
+      return {
+        status: 200,
+        body: await reconnectConnection(commandContext(req), requireUser(caller), params.id, body),
+      };
+    },
   );
 
   api.add(
@@ -292,7 +332,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       const from = query.from ?? new Date(Date.now() - 30 * DAY_MS);
       const to = query.to ?? new Date(Date.now() + 365 * DAY_MS);
       if (to <= from) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
-      const after = afterCursor(query.cursor, z.object({ start: z.string(), id: z.string() }));
+      const after = afterCursor(query.cursor, z.object({ start: isoInstant, id: z.uuid() }));
       const result = await listImportedEvents(em, connection, {
         from,
         to,

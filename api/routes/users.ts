@@ -3,16 +3,38 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
 import { ApiToken, Schedule, User } from '../../db/entities/index.ts';
-import { AppError, notFound } from '../../domain/errors.ts';
+import { AppError, notFound, validationFailed } from '../../domain/errors.ts';
 import { type DateOverride, defaultWeeklyHours, WEEKDAYS, type WeeklyHours } from '../../domain/schedule.ts';
 import { hashToken, newToken } from '../../platform/crypto.ts';
+import { text } from '../../platform/validation.ts';
 import { canSee, requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
-import { email, timeZone } from '../schemas.ts';
+import {
+  calendarDate,
+  decodeCursor,
+  email,
+  encodeCursor,
+  isoInstant,
+  listQuery,
+  page,
+  timeZone,
+} from '../schemas.ts';
 
-const userView = z.object({ id: z.string(), email: z.string(), name: z.string(), timeZone: z.string() });
-const createdUserView = userView.extend({ apiToken: z.string() });
+const zoneView = z.string().meta({ description: 'IANA time zone name in its canonical spelling.' });
+const userView = z.object({ id: z.email(), email: z.email(), name: z.string(), timeZone: zoneView });
+const newTokenView = z.object({
+  apiToken: z.string().meta({ description: 'The bearer token; shown only in this response.' }),
+  tokenId: z.uuid().meta({ description: 'Names the token for GET and DELETE /v1/users/{id}/tokens.' }),
+});
+const createdUserView = userView.extend(newTokenView.shape);
+const tokenView = z.object({
+  id: z.uuid(),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable(),
+});
+const userParams = z.object({ id: text(254).min(1) });
+const tokensAfter = z.object({ createdAt: isoInstant, id: z.uuid() });
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (00:00 to 24:00)');
 const interval = z
@@ -29,13 +51,12 @@ const intervals = z
     }
   });
 const weekday = z.enum(WEEKDAYS);
-const isoDate = z.iso.date({ message: 'must be a date such as 2026-12-24' });
 
 export const scheduleBody = z.object({
   timeZone,
   weekly: z.partialRecord(weekday, intervals),
   overrides: z
-    .array(z.object({ date: isoDate, intervals }))
+    .array(z.object({ date: calendarDate, intervals }))
     .max(1000)
     .default([])
     .refine(
@@ -44,7 +65,7 @@ export const scheduleBody = z.object({
     ),
 });
 const scheduleView = z.object({
-  timeZone: z.string(),
+  timeZone: zoneView,
   weekly: z.record(z.string(), z.array(z.object({ start: z.string(), end: z.string() }))),
   overrides: z.array(
     z.object({ date: z.string(), intervals: z.array(z.object({ start: z.string(), end: z.string() })) }),
@@ -62,7 +83,7 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       summary: 'Create a user (calendar provider); returns their first API token once.',
       tag: 'Users',
       access: 'admin',
-      body: z.object({ email, name: z.string().trim().min(1).max(200), timeZone }),
+      body: z.object({ email, name: text(200).trim().min(1), timeZone }),
       responses: {
         201: { description: 'Created.', schema: createdUserView },
         409: { description: 'A user with this e-mail exists (already_exists).' },
@@ -72,10 +93,11 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       const em = ctx.em(req);
       const id = body.email.toLowerCase();
       const apiToken = newToken('cbu');
+      const tokenId = randomUUID();
       try {
         await em.transactional(async (tx) => {
           tx.create(User, { id, email: id, name: body.name, timeZone: body.timeZone });
-          tx.create(ApiToken, { id: randomUUID(), userId: id, tokenHash: hashToken(apiToken) });
+          tx.create(ApiToken, { id: tokenId, userId: id, tokenHash: hashToken(apiToken) });
           tx.create(Schedule, {
             userId: id,
             timeZone: body.timeZone,
@@ -88,7 +110,10 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
           throw new AppError(409, 'already_exists', `A user with the e-mail ${id} already exists.`);
         throw error;
       }
-      return { status: 201, body: { id, email: id, name: body.name, timeZone: body.timeZone, apiToken } };
+      return {
+        status: 201,
+        body: { id, email: id, name: body.name, timeZone: body.timeZone, apiToken, tokenId },
+      };
     },
   );
 
@@ -99,7 +124,7 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       summary: 'Read a user (admin, or the user themself).',
       tag: 'Users',
       access: 'any',
-      params: z.object({ id: z.string().min(1).max(254) }),
+      params: userParams,
       responses: {
         200: { description: 'The user.', schema: userView },
         404: { description: 'No such user.' },
@@ -121,9 +146,9 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       summary: 'Issue another API token for a user; the token is shown once.',
       tag: 'Users',
       access: 'admin',
-      params: z.object({ id: z.string().min(1).max(254) }),
+      params: userParams,
       responses: {
-        201: { description: 'Created.', schema: z.object({ apiToken: z.string() }) },
+        201: { description: 'Created.', schema: newTokenView },
         404: { description: 'No such user.' },
       },
     },
@@ -132,9 +157,83 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       const id = params.id.toLowerCase();
       if (!(await em.findOne(User, { id }))) throw notFound('User');
       const apiToken = newToken('cbu');
-      em.create(ApiToken, { id: randomUUID(), userId: id, tokenHash: hashToken(apiToken) });
+      const tokenId = randomUUID();
+      em.create(ApiToken, { id: tokenId, userId: id, tokenHash: hashToken(apiToken) });
       await em.flush();
-      return { status: 201, body: { apiToken } };
+      return { status: 201, body: { apiToken, tokenId } };
+    },
+  );
+
+  api.add(
+    {
+      method: 'get',
+      path: '/v1/users/:id/tokens',
+      summary:
+        "A user's API tokens, newest first: ids and use, never the tokens (admin, or the user themself).",
+      tag: 'Users',
+      access: 'any',
+      params: userParams,
+      query: listQuery,
+      responses: {
+        200: { description: 'A page of tokens.', schema: page(tokenView) },
+        404: { description: 'No such user.' },
+      },
+    },
+    async ({ req, params, query, caller }) => {
+      const em = ctx.em(req);
+      const userId = params.id.toLowerCase();
+      if (!canSee(caller, userId) || !(await em.findOne(User, { id: userId }))) throw notFound('User');
+      const after = decodeCursor(query.cursor, tokensAfter);
+      if (query.cursor && !after)
+        throw validationFailed([{ path: 'cursor', message: 'is not a cursor this API issued' }]);
+      const rows = await em.find(
+        ApiToken,
+        {
+          userId,
+          ...(after
+            ? {
+                $or: [
+                  { createdAt: { $lt: new Date(after.createdAt) } },
+                  { createdAt: new Date(after.createdAt), id: { $lt: after.id } },
+                ],
+              }
+            : {}),
+        },
+        { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit + 1 },
+      );
+      const items = rows.slice(0, query.limit).map((token) => ({
+        id: token.id,
+        createdAt: token.createdAt.toISOString(),
+        lastUsedAt: token.lastUsedAt ? token.lastUsedAt.toISOString() : null,
+      }));
+      const last = rows.length > query.limit ? items.at(-1) : undefined;
+      return {
+        status: 200,
+        body: { items, nextCursor: last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null },
+      };
+    },
+  );
+
+  api.add(
+    {
+      method: 'delete',
+      path: '/v1/users/:id/tokens/:tokenId',
+      summary: "Revoke one of a user's API tokens: it stops working at once (admin, or the user themself).",
+      tag: 'Users',
+      access: 'any',
+      params: userParams.extend({ tokenId: z.uuid({ message: 'must be a UUID' }) }),
+      responses: {
+        204: { description: 'Revoked.' },
+        404: { description: 'No such user or token.' },
+      },
+    },
+    async ({ req, params, caller }) => {
+      const userId = params.id.toLowerCase();
+      if (!canSee(caller, userId)) throw notFound('Token');
+      // The authenticator looks every token up on each request, so a deleted one fails the next one.
+      const deleted = await ctx.em(req).nativeDelete(ApiToken, { id: params.tokenId, userId });
+      if (!deleted) throw notFound('Token');
+      return { status: 204 };
     },
   );
 

@@ -1,9 +1,10 @@
-import { defineEntity, p } from '@mikro-orm/core';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type {
   AppointmentOrigin,
   AppointmentStatus,
   BookingCalendarType,
   BookingService,
+  InviteStatus,
   OneTimeLinkStatus,
   Person,
 } from '../../domain/booking.ts';
@@ -80,6 +81,8 @@ export const Appointment = defineEntity({
     serviceId: p.string().nullable(),
     manageTokenHash: p.string().nullable(),
     sequence: p.integer().default(0),
+    cancelledAt: p.datetime().nullable(),
+    cancelReason: p.string().nullable(),
     createdBy: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
@@ -105,3 +108,27 @@ export const AppointmentHost = defineEntity({
     blocking: p.boolean().default(true),
   },
 });
+
+/** Where one host's invite of an appointment lives on the provider, and how far it got. */
+export const AppointmentInvite = defineEntity({
+  name: 'AppointmentInvite',
+  tableName: 'appointment_invites',
+  properties: {
+    appointmentId: p.uuid().primary(),
+    userId: p.string().primary(),
+    status: p.string().$type<InviteStatus>().default('pending'),
+    calendarId: p.uuid().nullable(),
+    externalId: p.string().nullable(),
+    etag: p.string().nullable(),
+    writtenSequence: p.integer().nullable(),
+    error: p.string().nullable(),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+});
+
+export type BookingCalendarRow = InferEntity<typeof BookingCalendar>;
+export type AppointmentRow = InferEntity<typeof Appointment>;
+export type OneTimeLinkRow = InferEntity<typeof OneTimeLink>;

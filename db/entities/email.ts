@@ -14,6 +14,7 @@ export const EmailOutbox = defineEntity({
     toAddress: p.string(),
     subject: p.string(),
     textBody: p.text(),
+    htmlBody: p.text().nullable(),
     icalMethod: p.string().nullable(),
     icalBody: p.text().nullable(),
     status: p.string().$type<EmailStatus>().default('pending'),

@@ -1,6 +1,7 @@
 export {
   Appointment,
   AppointmentHost,
+  AppointmentInvite,
   BookingCalendar,
   BookingCalendarHost,
   OneTimeLink,

@@ -33,9 +33,20 @@ export function createCalDavProvider(conn: ProviderConnection, ctx: ProviderCont
     if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '') {
       throw new CredentialsRejectedError('The CalDAV connection has no username or password');
     }
-    client = new DavClient({ username, password, timeoutMs: ctx.requestTimeoutMs, userAgent: ctx.userAgent });
+    client = new DavClient({
+      username,
+      password,
+      timeoutMs: ctx.requestTimeoutMs,
+      userAgent: ctx.userAgent,
+      serverUrl: conn.serverUrl,
+      outbound: ctx.outbound,
+    });
     return client;
   };
+  // A calendar's URL came from the account's own listing (discovery.ts keeps only those on the home's
+  // origin), so its origin gets the credentials, as it did when it was listed.
+  const clientFor = (calendar: { externalId: string }): DavClient =>
+    getClient().trustOrigin(calendar.externalId);
 
   const getDiscovery = (): Promise<Discovery> => {
     if (!conn.serverUrl)
@@ -65,11 +76,11 @@ export function createCalDavProvider(conn: ProviderConnection, ctx: ProviderCont
 
     async *fetchChanges(input: FetchChangesInput): AsyncGenerator<ChangePage> {
       // Calendars are addressed by their absolute collection URL: no discovery needed to sync.
-      yield* fetchCollectionChanges(getClient(), input);
+      yield* fetchCollectionChanges(clientFor(input.calendar), input);
     },
 
-    createEvent: (calendar, event) => createEvent(getClient(), calendar, event),
-    updateEvent: (calendar, ref, event) => updateEvent(getClient(), calendar, ref, event),
-    deleteEvent: (calendar, ref) => deleteEvent(getClient(), calendar, ref),
+    createEvent: (calendar, event) => createEvent(clientFor(calendar), calendar, event),
+    updateEvent: (calendar, ref, event) => updateEvent(clientFor(calendar), calendar, ref, event),
+    deleteEvent: (calendar, ref) => deleteEvent(clientFor(calendar), calendar, ref),
   };
 }

@@ -14,8 +14,10 @@ import {
   asArray,
   asCollectionUrl,
   CALDAV_NS,
+  CredentialsWithheldError,
   childNames,
   type DavClient,
+  type DavResult,
   hrefsOf,
   samePath,
   textOf,
@@ -48,22 +50,34 @@ export async function discover(client: DavClient, serverUrl: string): Promise<Di
   ];
   let principalUrl: string | null = null;
   let refused = false;
+  let withheld: CredentialsWithheldError | null = null;
   for (const candidate of candidates) {
-    const result = await client.dav(candidate, {
-      method: 'PROPFIND',
-      depth: '0',
-      body: propfind(PRINCIPAL_PROPS),
-    });
+    let result: DavResult;
+    try {
+      result = await client.dav(candidate, {
+        method: 'PROPFIND',
+        depth: '0',
+        body: propfind(PRINCIPAL_PROPS),
+      });
+    } catch (error) {
+      // The well-known URL often redirects to another host, which gets no credentials from us:
+      // the URL as given may still answer.
+      if (!(error instanceof CredentialsWithheldError)) throw error;
+      withheld ??= error;
+      continue;
+    }
     // A 403 on one candidate can be a web server guarding dot-paths; it only counts if none works.
     if (result.status === 403) refused = true;
     if (result.status !== 207) continue;
     const href = result.responses.flatMap((r) => hrefsOf(r.props?.currentUserPrincipal))[0];
     if (href) {
       principalUrl = new URL(href, result.url).href;
+      if (result.authorized) client.trustOrigin(principalUrl);
       break;
     }
   }
   if (!principalUrl) {
+    if (withheld) throw withheld;
     if (refused) throw forbidden(base.host);
     throw new InvalidDataError(
       `No CalDAV account found at ${base.host}: neither /.well-known/caldav nor the given URL name a current-user-principal`,
@@ -88,6 +102,8 @@ export async function discover(client: DavClient, serverUrl: string): Promise<Di
     throw new InvalidDataError(`The CalDAV account at ${base.host} has no calendar-home-set`);
   }
   const inbox = hrefsOf(props?.scheduleInboxURL)[0];
+  // The account's own answer names these (iCloud: a partition host): they get the credentials.
+  if (principal.authorized) for (const home of homeUrls) client.trustOrigin(home);
   return {
     principalUrl,
     homeUrls,
@@ -140,6 +156,9 @@ export async function listCalendars(client: DavClient, discovery: Discovery): Pr
     for (const response of result.responses) {
       if (!response.ok) continue;
       const url = asCollectionUrl(new URL(response.href ?? '', result.url).href);
+      // Members of a collection live under it: an href on another origin is not a calendar of
+      // this home, and syncing it would send the credentials there.
+      if (new URL(url).origin !== new URL(homeUrl).origin) continue;
       // The home itself comes back in a Depth 1 listing; so do inboxes, outboxes and subscriptions.
       if (samePath(new URL(url).pathname, new URL(homeUrl).pathname) || seen.has(url)) continue;
       const props = response.props ?? {};

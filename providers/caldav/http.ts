@@ -1,9 +1,14 @@
 /**
- * HTTP for the CalDAV adapter: every request carries Basic auth up front (iCloud's 401 challenge is
- * not a plain Basic one, so waiting for the challenge never works there), our User-Agent and the
- * per-request timeout; transport failures and the statuses that mean the same thing whatever the
- * request (401, 429, 5xx) become typed errors here. tsdav builds and parses the WebDAV XML but
- * hands back raw statuses, so context-dependent statuses (403, 404, 412...) are left to callers.
+ * HTTP for the CalDAV adapter: Basic auth up front (iCloud's 401 challenge is not a plain Basic one,
+ * so waiting for the challenge never works there), our User-Agent and the per-request timeout, all
+ * through the outbound client (providers/outbound/: destination policy on every hop, capped bodies,
+ * redirects); the statuses that mean the same thing whatever the request (401, 429, 5xx) become
+ * typed errors here. tsdav builds and parses the WebDAV XML but hands back raw statuses, so
+ * context-dependent statuses (403, 404, 412...) are left to callers.
+ *
+ * The credentials go to the origins this client trusts: the server URL's, and the ones an answer
+ * that came back to our credentials names (the principal and calendar home, e.g. iCloud's partition
+ * host, and so the calendars listed there). A redirect never carries them to another origin.
  */
 import { type DAVResponse, davRequest } from 'tsdav';
 import {
@@ -13,13 +18,18 @@ import {
   RateLimitedError,
   TransientProviderError,
 } from '../errors.ts';
-import { retryAfterMs, transportError } from '../http-errors.ts';
+import { retryAfterMs } from '../http-errors.ts';
+import { type Outbound, unrestrictedOutbound } from '../outbound/context.ts';
 
 export interface DavClientOptions {
   username: string;
   password: string;
   timeoutMs: number;
   userAgent: string;
+  /** The URL the credentials were given for; its origin receives them. */
+  serverUrl?: string | null;
+  /** Absent: no destination policy, default body cap (adapters built without configuration). */
+  outbound?: Outbound | undefined;
 }
 
 /** A fully read response (the timeout covers the body too) and the URL it finally came from. */
@@ -28,6 +38,8 @@ export interface Exchange {
   headers: Headers;
   url: string;
   body: string;
+  /** Whether the answer was to a request that carried our credentials. */
+  authorized: boolean;
 }
 
 export interface DavResult {
@@ -39,6 +51,8 @@ export interface DavResult {
   responses: DAVResponse[];
   /** The multistatus root (sync-token lives there) for a 207, else the raw body text. */
   raw: unknown;
+  /** Whether the answer was to a request that carried our credentials (only such answers are trusted to name hosts). */
+  authorized: boolean;
 }
 
 export interface DavRequestInit {
@@ -51,7 +65,12 @@ export interface DavRequestInit {
   headers?: Record<string, string>;
 }
 
-const MAX_REDIRECTS = 5;
+/**
+ * The server asked for credentials on an origin they are not sent to (after a redirect to another
+ * host, typically): not a rejection of the credentials, and the user can fix it by naming that host.
+ */
+export class CredentialsWithheldError extends InvalidDataError {}
+
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 export class DavClient {
@@ -59,70 +78,60 @@ export class DavClient {
   readonly #authorization: string;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
+  readonly #outbound: Outbound;
+  readonly #credentialOrigins = new Set<string>();
 
   constructor(options: DavClientOptions) {
     this.username = options.username;
     this.#authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`, 'utf8').toString('base64')}`;
     this.#timeoutMs = options.timeoutMs;
     this.#userAgent = options.userAgent;
+    this.#outbound = options.outbound ?? unrestrictedOutbound();
+    if (options.serverUrl) this.trustOrigin(options.serverUrl);
   }
 
   /**
-   * One HTTP exchange, following redirects ourselves: fetch drops Authorization on a cross-origin
-   * redirect and turns some into GETs, while a /.well-known redirect must keep method and credentials.
+   * Sends the credentials to `url`'s origin from now on. For origins the account's own answers
+   * name (principal, calendar home, calendars listed there); never for a redirect target.
    */
-  async exchange(url: string, init: { method: string; headers?: Record<string, string>; body?: string }) {
-    let target = url;
-    let method = init.method;
-    let body = init.body;
-    for (let hop = 0; ; hop++) {
-      const headers = new Headers(init.headers);
-      headers.set('Authorization', this.#authorization);
-      headers.set('User-Agent', this.#userAgent);
-      if (body === undefined) headers.delete('Content-Type');
-      const host = hostOf(target);
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetch(target, {
-          method,
-          headers,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.#timeoutMs),
-          ...(body === undefined ? {} : { body }),
-        });
-        text = await response.text();
-      } catch (error) {
-        throw transportError(error, `CalDAV server at ${host}`, this.#timeoutMs);
-      }
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location && response.status !== 304) {
-        if (hop >= MAX_REDIRECTS) {
-          throw new TransientProviderError(
-            `CalDAV server at ${host} redirected more than ${MAX_REDIRECTS} times`,
-          );
-        }
-        const next = new URL(location, target);
-        // Our credentials go along: never onto a cleartext connection the user did not choose.
-        if (new URL(target).protocol === 'https:' && next.protocol !== 'https:') {
-          throw new InvalidDataError(`CalDAV server at ${host} redirected from https to ${next.protocol}`);
-        }
-        target = next.href;
-        if (response.status === 303) {
-          method = 'GET';
-          body = undefined;
-        }
-        continue;
-      }
-      const failure = statusError(response.status, response.headers, method, host);
-      if (failure) throw failure;
-      return {
-        status: response.status,
-        headers: response.headers,
-        url: target,
-        body: text,
-      } satisfies Exchange;
+  trustOrigin(url: string): this {
+    try {
+      this.#credentialOrigins.add(new URL(url).origin);
+    } catch {
+      // Not a URL: nothing to trust; the request to it fails on its own.
     }
+    return this;
+  }
+
+  /** One HTTP exchange; redirects are followed by the outbound client, keeping method and body. */
+  async exchange(
+    url: string,
+    init: { method: string; headers?: Record<string, string>; body?: string },
+  ): Promise<Exchange> {
+    const host = hostOf(url);
+    const headers: Record<string, string> = { ...init.headers, 'User-Agent': this.#userAgent };
+    if (init.body === undefined) {
+      for (const name of Object.keys(headers))
+        if (name.toLowerCase() === 'content-type') delete headers[name];
+    }
+    const response = await this.#outbound.client.request(url, {
+      method: init.method,
+      headers,
+      ...(init.body === undefined ? {} : { body: init.body }),
+      authorization: this.#credentialOrigins.has(originOf(url)) ? this.#authorization : null,
+      maxBodyBytes: this.#outbound.maxMultistatusBytes,
+      timeoutMs: this.#timeoutMs,
+    });
+    if (response.status === 401 && !response.authorized) throw withheld(url, response.url);
+    const failure = statusError(response.status, response.headers, init.method, hostOf(response.url) || host);
+    if (failure) throw failure;
+    return {
+      status: response.status,
+      headers: response.headers,
+      url: response.url,
+      body: response.body.toString('utf8'),
+      authorized: response.authorized,
+    };
   }
 
   /** A WebDAV request whose XML body tsdav writes and whose multistatus answer tsdav parses. */
@@ -168,6 +177,7 @@ export class DavClient {
         url: exchange.url,
         responses: [],
         raw: exchange.body,
+        authorized: exchange.authorized,
       };
     }
     const first = responses[0];
@@ -182,8 +192,30 @@ export class DavClient {
       // An empty multistatus comes back from tsdav as one entry without href.
       responses: responses.filter((r) => typeof r.href === 'string' && r.href !== ''),
       raw: multistatus ?? exchange.body,
+      authorized: exchange.authorized,
     };
   }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '';
+  }
+}
+
+function withheld(asked: string, answered: string): CredentialsWithheldError {
+  const from = hostOf(asked);
+  const to = hostOf(answered);
+  if (from !== to || originOf(asked) !== originOf(answered)) {
+    return new CredentialsWithheldError(
+      `The CalDAV server at ${from} redirected to another host; the credentials are only sent to the server they were given for, so enter the address it redirects to as the server URL`,
+    );
+  }
+  return new CredentialsWithheldError(
+    `The CalDAV server at ${to} asks for credentials, which are only sent to the server they were given for`,
+  );
 }
 
 function hostOf(url: string): string {

@@ -1,15 +1,20 @@
 import { z } from 'zod';
+import { storable, text } from '../../platform/validation.ts';
 import type { ProviderModule } from '../module.ts';
+import { hasNoUserInfo, USER_INFO_MESSAGE } from '../outbound/policy.ts';
 import { createCalDavProvider } from './adapter.ts';
 
-const secret = z.string().min(1).max(1024);
+const secret = text(1024).min(1);
 
 /** Any CalDAV server, with its URL, a username and a password. */
 export const caldavModule: ProviderModule = {
   kind: 'caldav',
   connectBody: z.object({
-    serverUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
-    username: z.string().trim().min(1).max(320),
+    serverUrl: storable(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048)).refine(
+      hasNoUserInfo,
+      USER_INFO_MESSAGE,
+    ),
+    username: text(320).trim().min(1),
     password: secret,
   }),
   toStored: (body) => ({
@@ -26,7 +31,7 @@ export const caldavModule: ProviderModule = {
 export const icloudModule: ProviderModule = {
   kind: 'icloud',
   connectBody: z.object({
-    username: z.string().trim().min(1).max(320),
+    username: text(320).trim().min(1),
     appPassword: secret,
   }),
   toStored: (body, config) => ({

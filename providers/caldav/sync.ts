@@ -1,14 +1,23 @@
 /**
  * fetchChanges for one CalDAV collection.
  *
- * Full sync: read the collection's sync-token and ctag FIRST, then list (href, etag) with a
- * calendar-query time-ranged to the window, skip objects whose version the consumer already holds,
- * and calendar-multiget the rest in batches, one page per batch. Changes made while we list are
- * therefore replayed by the next incremental sync. Each page's cursor names the last href it
- * covered (hrefs are walked in sorted order), so a crashed full sync resumes after it.
+ * Full sync: read the collection's sync-token and ctag FIRST, then list the objects overlapping the
+ * window, skip those whose version the consumer already holds, and yield the rest as upserts, in
+ * href order, a bounded number per page. Changes made while we list are therefore replayed by the
+ * next incremental sync. The listing is fetched the way servers are fast (see slices.ts):
+ * - a backfill (the consumer holds nothing) or a re-listing with much to fetch runs calendar-query
+ *   REPORTs that carry calendar-data, one time slice after the other (the whole window when it fits);
+ * - a re-listing with little to fetch (a rolled window, an expired token) lists (href, etag) once and
+ *   calendar-multigets only what changed, so unchanged objects are never downloaded again.
+ * Each page's cursor (sync-cursor.ts) names the slice in progress and the last href done, so a
+ * crashed full sync resumes there. An object whose occurrences fall in several slices comes back in
+ * each of them: it is taken once per listing (by href and ETag); after a restart the consumer's
+ * `known` versions mark it unchanged; and anything a page once mentioned keeps its mark, so the
+ * final sweep never deletes what an earlier slice saw.
  *
- * Incremental sync: RFC 6578 sync-collection from the stored token; where the server does not
- * advertise it or gives no token, the ctag decides between "nothing changed" and a full listing.
+ * Incremental sync: RFC 6578 sync-collection from the stored token, changed objects fetched by
+ * calendar-multiget; where the server does not advertise it or gives no token, the ctag decides
+ * between "nothing changed" and a full listing.
  *
  * Version tags: an object's occurrences depend on the window as well as on its data. The `etag` we
  * hand out is the server's ETag for a plain event inside the window (its one occurrence is the same
@@ -16,8 +25,8 @@
  * events outside the window, unreadable data) — so a consumer that re-lists with a moved window gets
  * series re-expanded and newly covered events imported, while plain events stay "unchanged".
  *
- * Longer than our usual file (~430 lines) on purpose: full listing, incremental sync and the ctag
- * fallback share one cursor format and hand over to each other mid-run; they read best together.
+ * Longer than our usual file on purpose: full listing, incremental sync and the ctag fallback share
+ * one cursor and hand over to each other mid-run; they read best together.
  */
 
 import type { Occurrence, TimeWindow } from '../../domain/calendar.ts';
@@ -25,6 +34,7 @@ import { ICalendarError } from '../../ical/errors.ts';
 import { expandICalendar } from '../../ical/normalize.ts';
 import type { ChangePage, FetchChangesInput, SourceObject, SyncCursor } from '../contract.ts';
 import { CursorExpiredError, InvalidDataError, NotFoundError } from '../errors.ts';
+import { ResponseTooLargeError } from '../outbound/errors.ts';
 import { propfind } from './discovery.ts';
 import {
   asCollectionUrl,
@@ -36,27 +46,23 @@ import {
   samePath,
   textOf,
 } from './http.ts';
+import {
+  basicUtc,
+  DEFAULT_SLICE_TUNING,
+  firstHalf,
+  firstSlice,
+  type Slice,
+  SliceSizer,
+  type SliceTuning,
+} from './slices.ts';
+import { type CalDavCursor, readCursor, type WindowKey, writeCursor } from './sync-cursor.ts';
 
-/** hrefs per calendar-multiget (and so upserts per page). */
+/** hrefs per calendar-multiget, and upserts per page. */
 export const MULTIGET_BATCH = 100;
 /** Bounds a page that only confirms unchanged objects. */
 const UNCHANGED_PER_PAGE = 1000;
 /** Guards against a server that keeps answering "truncated" (507) with the same token. */
 const MAX_SYNC_ROUNDS = 1000;
-
-interface WindowKey {
-  start: string;
-  end: string;
-}
-
-/** What we store between runs (JSON). `after` only in the 'full' phase. */
-interface CalDavCursor {
-  phase: 'full' | 'incremental';
-  syncToken: string | null;
-  ctag: string | null;
-  window: WindowKey;
-  after: string | null;
-}
 
 interface CollectionState {
   /** Only when the server advertises sync-collection and gave a token. */
@@ -64,28 +70,43 @@ interface CollectionState {
   ctag: string | null;
 }
 
+/** One object of a listing; `data` when the listing carried its calendar-data. */
 interface Listed {
   key: string;
   etag: string | null;
+  data: string | null;
+}
+
+/** Where a run of pages resumes: the cursor after a given href, and the one for its last page. */
+interface PagePlan {
+  /** Objects up to this href were covered before a restart: unchanged, not fetched again. */
+  after: string | null;
+  cursorAfter(key: string | null): SyncCursor;
+  last: { cursor: SyncCursor; complete: boolean };
 }
 
 export function fetchCollectionChanges(
   client: DavClient,
   input: FetchChangesInput,
+  tuning: SliceTuning = DEFAULT_SLICE_TUNING,
 ): AsyncGenerator<ChangePage> {
-  return new CollectionSync(client, input).run();
+  return new CollectionSync(client, input, tuning).run();
 }
 
 class CollectionSync {
   readonly #client: DavClient;
   readonly #input: FetchChangesInput;
+  readonly #tuning: SliceTuning;
   readonly #collection: string;
   readonly #collectionPath: string;
   readonly #window: WindowKey;
+  /** href → server ETag of every object this listing has put in a page (an object spans slices). */
+  readonly #taken = new Map<string, string | null>();
 
-  constructor(client: DavClient, input: FetchChangesInput) {
+  constructor(client: DavClient, input: FetchChangesInput, tuning: SliceTuning) {
     this.#client = client;
     this.#input = input;
+    this.#tuning = tuning;
     try {
       this.#collection = asCollectionUrl(input.calendar.externalId);
     } catch {
@@ -101,9 +122,11 @@ class CollectionSync {
     const sameWindow =
       cursor !== null && cursor.window.start === this.#window.start && cursor.window.end === this.#window.end;
     if (cursor === null || !sameWindow) {
-      yield* this.#full(null);
+      yield* this.#full(await this.#readState());
     } else if (cursor.phase === 'full') {
-      yield* this.#full(cursor);
+      yield* cursor.slice
+        ? this.#slices(cursor, { start: Date.parse(cursor.slice.start), end: Date.parse(cursor.slice.end) })
+        : this.#listThenMultiget(cursor, await this.#listWindow(this.#wholeWindow()), cursor.after);
     } else if (cursor.syncToken !== null) {
       yield* this.#syncCollection(cursor);
     } else {
@@ -114,52 +137,138 @@ class CollectionSync {
           upserts: [],
           unchanged: [],
           removed: [],
-          cursor: this.#cursor('incremental', cursor, null),
+          cursor: this.#cursor('incremental', cursor),
           complete: true,
         };
       } else {
-        yield* this.#full({ ...cursor, ...state, phase: 'full', after: null });
+        yield* this.#full(state);
       }
     }
   }
 
-  async *#full(resume: CalDavCursor | null): AsyncGenerator<ChangePage> {
-    const state: CollectionState = resume ?? (await this.#readState());
-    const after = resume?.after ?? null;
-    const listed = await this.#listWindow();
+  /** A new full listing: by slices when most of it is to be fetched, else by ETag and multiget. */
+  async *#full(state: CollectionState): AsyncGenerator<ChangePage> {
+    const start = this.#input.window.start.getTime();
+    if (this.#input.known.size === 0) {
+      yield* this.#slices(state, firstSlice(this.#input.window, start, this.#tuning));
+      return;
+    }
+    const listed = await this.#listWindow(this.#wholeWindow());
+    const toFetch = listed.filter((item) => !holdsCurrent(this.#input.known, item, this.#input.window));
+    if (toFetch.length <= this.#tuning.multigetAtMost) {
+      yield* this.#listThenMultiget(state, listed, null);
+    } else {
+      yield* this.#slices(state, firstSlice(this.#input.window, start, this.#tuning));
+    }
+  }
 
+  async *#listThenMultiget(
+    state: CollectionState,
+    listed: Listed[],
+    after: string | null,
+  ): AsyncGenerator<ChangePage> {
+    yield* this.#pages(listed, {
+      after,
+      cursorAfter: (key) => this.#cursor('full', state, { after: key }),
+      last: { cursor: this.#cursor('incremental', state), complete: true },
+    });
+  }
+
+  /** calendar-query with calendar-data, slice after slice, from `from` to the end of the window. */
+  async *#slices(
+    state: CollectionState & { after?: string | null },
+    from: Slice,
+  ): AsyncGenerator<ChangePage> {
+    const sizer = new SliceSizer(this.#tuning);
+    let slice: Slice | null = from;
+    let after = state.after ?? null;
+    while (slice !== null) {
+      const { listed, bytes, done } = await this.#querySlice(slice);
+      sizer.record(done, bytes);
+      const next = sizer.next(done, this.#input.window);
+      const sliceKey = { start: new Date(done.start).toISOString(), end: new Date(done.end).toISOString() };
+      const nextKey = next && {
+        start: new Date(next.start).toISOString(),
+        end: new Date(next.end).toISOString(),
+      };
+      yield* this.#pages(listed, {
+        after,
+        cursorAfter: (key) => this.#cursor('full', state, { after: key, slice: sliceKey }),
+        last: nextKey
+          ? { cursor: this.#cursor('full', state, { after: null, slice: nextKey }), complete: false }
+          : { cursor: this.#cursor('incremental', state), complete: true },
+      });
+      slice = next;
+      after = null;
+    }
+  }
+
+  /**
+   * One slice's objects, data included. A response over the cap is asked again for the first half
+   * of the slice (`done` says which range was covered); at the smallest slice, the range is listed
+   * by ETag and its objects come by multiget.
+   */
+  async #querySlice(slice: Slice): Promise<{ listed: Listed[]; bytes: number; done: Slice }> {
+    let range = slice;
+    for (;;) {
+      try {
+        const listed = await this.#listWindow(range, true);
+        const bytes = listed.reduce((sum, item) => sum + (item.data?.length ?? 0), 0);
+        return { listed, bytes, done: range };
+      } catch (error) {
+        if (!(error instanceof ResponseTooLargeError)) throw error;
+        const half = firstHalf(range, this.#tuning);
+        if (half === null)
+          return { listed: await this.#listWindow(range), bytes: error.limitBytes, done: range };
+        range = half;
+      }
+    }
+  }
+
+  /**
+   * Pages over a listing in href order: objects the consumer holds (or that this listing already
+   * took) are unchanged, the others upserted — from the listing's data, or fetched by multiget.
+   */
+  async *#pages(listed: Listed[], plan: PagePlan): AsyncGenerator<ChangePage> {
     let pending: Listed[] = [];
     let unchanged: string[] = [];
-    let lastKey = after;
     for (const item of listed) {
+      if (this.#taken.has(item.key) && this.#taken.get(item.key) === item.etag) continue;
+      this.#taken.set(item.key, item.etag);
       // Covered by pages of this full sync before a crash: upserted then, replayed by the token since.
-      if (after !== null && item.key <= after) unchanged.push(item.key);
+      if (plan.after !== null && item.key <= plan.after) unchanged.push(item.key);
       else if (holdsCurrent(this.#input.known, item, this.#input.window)) unchanged.push(item.key);
       else pending.push(item);
-      lastKey = item.key;
       if (pending.length >= MULTIGET_BATCH || unchanged.length >= UNCHANGED_PER_PAGE) {
-        const { upserts } = await this.#fetchObjects(pending.map((p) => p.key));
         yield {
           full: true,
-          upserts,
+          upserts: await this.#materialize(pending),
           unchanged,
           removed: [],
-          cursor: this.#cursor('full', state, lastKey),
+          cursor: plan.cursorAfter(item.key),
           complete: false,
         };
         pending = [];
         unchanged = [];
       }
     }
-    const { upserts } = await this.#fetchObjects(pending.map((p) => p.key));
-    yield {
-      full: true,
-      upserts,
-      unchanged,
-      removed: [],
-      cursor: this.#cursor('incremental', state, null),
-      complete: true,
-    };
+    yield { full: true, upserts: await this.#materialize(pending), unchanged, removed: [], ...plan.last };
+  }
+
+  /** Objects listed with their data are read as they are; the others come by one multiget. */
+  async #materialize(items: Listed[]): Promise<SourceObject[]> {
+    const withoutData = items.filter((item) => item.data === null).map((item) => item.key);
+    const fetched = new Map((await this.#fetchObjects(withoutData)).upserts.map((o) => [o.key, o]));
+    const objects: SourceObject[] = [];
+    for (const item of items) {
+      const object =
+        item.data === null
+          ? fetched.get(item.key)
+          : sourceObject(item.key, item.etag, item.data, this.#input.window);
+      // Gone by the time we fetched it: not upserted, so the final sweep removes it.
+      if (object) objects.push(object);
+    }
+    return objects;
   }
 
   async *#syncCollection(cursor: CalDavCursor): AsyncGenerator<ChangePage> {
@@ -197,8 +306,8 @@ class CollectionSync {
       for (const key of removed) changed.delete(key);
 
       const keys = [...changed];
-      const roundCursor = this.#cursor('incremental', { ...cursor, syncToken: newToken }, null);
-      const restartCursor = this.#cursor('incremental', { ...cursor, syncToken: token }, null);
+      const roundCursor = this.#cursor('incremental', { ...cursor, syncToken: newToken });
+      const restartCursor = this.#cursor('incremental', { ...cursor, syncToken: token });
       let first = true;
       for (let i = 0; i === 0 || i < keys.length; i += MULTIGET_BATCH) {
         const batch = keys.slice(i, i + MULTIGET_BATCH);
@@ -235,38 +344,51 @@ class CollectionSync {
     return new InvalidDataError(`sync-collection on ${this.#where()} answered ${result.status}`);
   }
 
-  /** sync-token (if sync-collection is advertised) and ctag, read before any listing. */
+  /**
+   * The sync-token where sync-collection is advertised, else the ctag, read before any listing. Not
+   * both: on some servers each costs a pass over the whole collection (Radicale: ~0.1 s each at
+   * 2,000 objects), and the ctag only matters without a token.
+   */
   async #readState(): Promise<CollectionState> {
-    const result = await this.#client.dav(this.#collection, {
-      method: 'PROPFIND',
-      depth: '0',
-      body: propfind({
-        'd:sync-token': {},
-        'cs:getctag': {},
-        'd:supported-report-set': {},
-        'd:resourcetype': {},
-      }),
+    const props = await this.#collectionProps({
+      'd:sync-token': {},
+      'd:supported-report-set': {},
+      'd:resourcetype': {},
     });
-    this.#assertCollectionStatus(result, 'PROPFIND');
-    const response =
-      result.responses.find((r) => samePath(pathOf(r.href ?? '', result.url), this.#collectionPath)) ??
-      result.responses[0];
-    const props = response?.props ?? {};
     if (props.resourcetype !== undefined && !childNames(props.resourcetype).includes('calendar')) {
       throw new NotFoundError(`${this.#where()} is not a calendar collection`);
     }
     const reports = [props.supportedReportSet?.supportedReport]
       .flat()
       .flatMap((r: unknown) => childNames((r as { report?: unknown } | null)?.report));
-    const token = textOf(props.syncToken);
-    return {
-      syncToken: reports.includes('syncCollection') ? token : null,
-      ctag: textOf(props.getctag),
-    };
+    const syncToken = reports.includes('syncCollection') ? textOf(props.syncToken) : null;
+    if (syncToken !== null) return { syncToken, ctag: null };
+    return { syncToken: null, ctag: textOf((await this.#collectionProps({ 'cs:getctag': {} })).getctag) };
   }
 
-  /** (href, etag) of every VEVENT object overlapping the window, sorted by href, collection excluded. */
-  async #listWindow(): Promise<Listed[]> {
+  // biome-ignore lint/suspicious/noExplicitAny: tsdav's parsed properties are untyped
+  async #collectionProps(props: Record<string, object>): Promise<Record<string, any>> {
+    const result = await this.#client.dav(this.#collection, {
+      method: 'PROPFIND',
+      depth: '0',
+      body: propfind(props),
+    });
+    this.#assertCollectionStatus(result, 'PROPFIND');
+    const response =
+      result.responses.find((r) => samePath(pathOf(r.href ?? '', result.url), this.#collectionPath)) ??
+      result.responses[0];
+    return response?.props ?? {};
+  }
+
+  #wholeWindow(): Slice {
+    return { start: this.#input.window.start.getTime(), end: this.#input.window.end.getTime() };
+  }
+
+  /**
+   * Every VEVENT object overlapping `range`, sorted by href, collection excluded: (href, etag), and
+   * the calendar-data too when `withData`.
+   */
+  async #listWindow(range: Slice, withData = false): Promise<Listed[]> {
     const result = await this.#client.dav(this.#collection, {
       method: 'REPORT',
       depth: '1',
@@ -274,18 +396,13 @@ class CollectionSync {
       body: {
         'calendar-query': {
           _attributes: CALDAV_NS,
-          'd:prop': { 'd:getetag': {} },
+          'd:prop': withData ? { 'd:getetag': {}, 'c:calendar-data': {} } : { 'd:getetag': {} },
           filter: {
             'comp-filter': {
               _attributes: { name: 'VCALENDAR' },
               'comp-filter': {
                 _attributes: { name: 'VEVENT' },
-                'time-range': {
-                  _attributes: {
-                    start: basicUtc(this.#input.window.start),
-                    end: basicUtc(this.#input.window.end),
-                  },
-                },
+                'time-range': { _attributes: { start: basicUtc(range.start), end: basicUtc(range.end) } },
               },
             },
           },
@@ -299,7 +416,9 @@ class CollectionSync {
       const key = pathOf(response.href ?? '', result.url);
       // Some servers (iCloud) list the collection itself among its members.
       if (samePath(key, this.#collectionPath)) continue;
-      byKey.set(key, { key, etag: textOf(response.props?.getetag) });
+      const data = withData ? textOf(response.props?.calendarData) : null;
+      // A member the server answered for without its data: left to a multiget.
+      byKey.set(key, { key, etag: textOf(response.props?.getetag), data });
     }
     return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
@@ -353,15 +472,19 @@ class CollectionSync {
     throw new InvalidDataError(`${what} on ${this.#where()} answered ${result.status}, not a multistatus`);
   }
 
-  #cursor(phase: CalDavCursor['phase'], state: CollectionState, after: string | null): SyncCursor {
-    const cursor: CalDavCursor = {
+  #cursor(
+    phase: CalDavCursor['phase'],
+    state: CollectionState,
+    position: Pick<CalDavCursor, 'after'> & { slice?: CalDavCursor['slice'] } = { after: null },
+  ): SyncCursor {
+    return writeCursor({
       phase,
       syncToken: state.syncToken,
       ctag: state.ctag,
       window: this.#window,
-      after: phase === 'full' ? after : null,
-    };
-    return { ...cursor };
+      after: position.after,
+      slice: position.slice ?? null,
+    });
   }
 
   #where(): string {
@@ -405,32 +528,4 @@ function holdsCurrent(known: ReadonlyMap<string, string | null>, item: Listed, w
   if (item.etag === null) return false;
   const held = known.get(item.key);
   return held === item.etag || held === windowedTag(item.etag, window);
-}
-
-function basicUtc(date: Date): string {
-  return `${date.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
-}
-
-function readCursor(cursor: SyncCursor | null): CalDavCursor | null {
-  if (cursor === null) return null;
-  const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
-  const window = cursor.window as { start?: unknown; end?: unknown } | null | undefined;
-  const start = text(window?.start);
-  const end = text(window?.end);
-  const phase = cursor.phase;
-  const valid =
-    (phase === 'full' || phase === 'incremental') &&
-    start !== null &&
-    end !== null &&
-    (cursor.syncToken === null || typeof cursor.syncToken === 'string') &&
-    (cursor.ctag === null || typeof cursor.ctag === 'string') &&
-    (cursor.after === undefined || cursor.after === null || typeof cursor.after === 'string');
-  if (!valid) throw new CursorExpiredError('The stored CalDAV sync cursor is not one this adapter wrote');
-  return {
-    phase,
-    syncToken: text(cursor.syncToken),
-    ctag: text(cursor.ctag),
-    window: { start, end },
-    after: text(cursor.after),
-  };
 }

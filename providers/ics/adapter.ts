@@ -28,7 +28,8 @@ import {
   ReadOnlyError,
   TransientProviderError,
 } from '../errors.ts';
-import { retryAfterMs, transportError } from '../http-errors.ts';
+import { retryAfterMs } from '../http-errors.ts';
+import { unrestrictedOutbound } from '../outbound/context.ts';
 
 /** What fetchChanges stores between runs. Small on purpose: no UIDs, no body. */
 interface IcsCursor {
@@ -211,49 +212,29 @@ async function fetchIcs(
     'User-Agent': ctx.userAgent,
     Accept: 'text/calendar, text/plain;q=0.5, */*;q=0.1',
   };
-  if (feed.authorization) headers.Authorization = feed.authorization;
   if (conditional?.etag) headers['If-None-Match'] = conditional.etag;
   if (conditional?.lastModified) headers['If-Modified-Since'] = conditional.lastModified;
   // Messages name the host only: the path and query of a feed URL are often its secret.
   const host = feed.url.host;
-
-  let response: Response;
-  try {
-    response = await fetch(feed.url, {
-      headers,
-      signal: AbortSignal.timeout(ctx.requestTimeoutMs),
-      redirect: 'follow',
-    });
-  } catch (error) {
-    throw transportError(error, `ICS feed at ${host}`, ctx.requestTimeoutMs);
-  }
+  const outbound = ctx.outbound ?? unrestrictedOutbound();
+  // Destination policy, redirects (the stored user-info credentials stay on the feed's origin),
+  // the MAX_FEED_BYTES cap on the decompressed body: all in the outbound client.
+  const response = await outbound.client.request(feed.url, {
+    headers,
+    authorization: feed.authorization,
+    maxBodyBytes: outbound.maxFeedBytes,
+    timeoutMs: ctx.requestTimeoutMs,
+  });
   const validators = {
     etag: response.headers.get('etag'),
     lastModified: response.headers.get('last-modified'),
   };
-  if (response.status === 304) {
-    await response.body?.cancel();
-    return { kind: 'notModified', ...validators };
-  }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw statusError(response, host);
-  }
-  let bytes: ArrayBuffer;
-  try {
-    bytes = await response.arrayBuffer();
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name === 'TimeoutError' || name === 'AbortError')
-      throw transportError(error, `ICS feed at ${host}`, ctx.requestTimeoutMs);
-    throw new TransientProviderError(
-      `ICS feed at ${host}: the response broke off (${(error as Error).message})`,
-    );
-  }
-  return { kind: 'ok', body: decodeBody(bytes, response.headers.get('content-type')), ...validators };
+  if (response.status === 304) return { kind: 'notModified', ...validators };
+  if (response.status < 200 || response.status > 299) throw statusError(response, host);
+  return { kind: 'ok', body: decodeBody(response.body, response.headers.get('content-type')), ...validators };
 }
 
-function statusError(response: Response, host: string): ProviderError {
+function statusError(response: { status: number; headers: Headers }, host: string): ProviderError {
   const { status } = response;
   const what = `ICS feed at ${host} answered ${status}`;
   if (status === 401 || status === 403) return new CredentialsRejectedError(`${what}: access denied`);
@@ -265,7 +246,7 @@ function statusError(response: Response, host: string): ProviderError {
   return new InvalidDataError(`${what}, which is not a feed`);
 }
 
-function decodeBody(bytes: ArrayBuffer, contentType: string | null): string {
+function decodeBody(bytes: Uint8Array, contentType: string | null): string {
   const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
   if (charset) {
     try {

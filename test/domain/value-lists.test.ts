@@ -8,6 +8,7 @@ import {
   APPOINTMENT_ORIGINS,
   APPOINTMENT_STATUSES,
   BOOKING_CALENDAR_TYPES,
+  INVITE_STATUSES,
   ONE_TIME_LINK_STATUSES,
 } from '../../domain/booking.ts';
 import {
@@ -37,6 +38,7 @@ const lists: [table: string, column: string, values: readonly string[]][] = [
   ['appointments', 'origin', APPOINTMENT_ORIGINS],
   ['appointments', 'status', APPOINTMENT_STATUSES],
   ['email_outbox', 'status', EMAIL_STATUSES],
+  ['appointment_invites', 'status', INVITE_STATUSES],
 ];
 
 /** The literals of `CHECK (column = ANY (ARRAY['a'::text, ...]))` constraints on the table, by column. */

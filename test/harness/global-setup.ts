@@ -41,6 +41,13 @@ export default async function setup(project: TestProject) {
   const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const runDir = path.join(repoRoot, '.test-data', `run-${runId}`);
   mkdirSync(runDir, { recursive: true });
+  // Every temporary file of the run (tests, Radicale, PostgreSQL, the Temporal CLI) lands in the run's
+  // folder, which teardown removes: a run leaves nothing in /tmp, even from a test that forgets.
+  // Test workers are forked after this and inherit it.
+  const previousTmpdir = process.env.TMPDIR;
+  const tmp = path.join(runDir, 'tmp');
+  mkdirSync(tmp);
+  process.env.TMPDIR = tmp;
 
   const [cliPath, server] = await Promise.all([resolveTemporalCli(), serverUrl()]);
   const temporal = await startTemporalDevServer({
@@ -78,6 +85,8 @@ export default async function setup(project: TestProject) {
     await cleanup.query(`drop database if exists ${databaseName} with (force)`).catch(() => {});
     await cleanup.end();
     await server.stop?.();
+    if (previousTmpdir === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previousTmpdir;
     if (!process.env.KEEP_TEST_DATA) rmSync(runDir, { recursive: true, force: true });
   };
 }

@@ -74,7 +74,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   let workerDone: Promise<void> | null = null;
   let closeWorkerConnection: (() => Promise<void>) | null = null;
   if (options.worker !== false) {
-    const mailer = createMailer({ mailDir: path.join(config.dataDir, 'mail') });
+    const mailer = createMailer({
+      ...(config.SMTP_URL ? { smtpUrl: config.SMTP_URL } : {}),
+      mailDir: path.join(config.dataDir, 'mail'),
+    });
     const created = await createWorker({
       deps: { orm, config, mailer, logger },
       address: config.TEMPORAL_ADDRESS!,

@@ -1,10 +1,28 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../platform/config.ts';
 
-const dataDir = () => mkdtempSync(path.join(tmpdir(), 'calbridge-config-'));
+const made: string[] = [];
+const dataDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'calbridge-config-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
 
 describe('configuration', () => {
   it('applies defaults and generates local secrets once per DATA_DIR, then reuses them', () => {
@@ -51,5 +69,53 @@ describe('configuration', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() })).toThrow(
       /ADMIN_TOKEN: is required when NODE_ENV=production[\s\S]*ENCRYPTION_KEY: is required/,
     );
+  });
+
+  it('redacts the password inside a URL it echoes, and keeps the rest readable', () => {
+    const problems = problemsOf({
+      DATA_DIR: dataDir(),
+      DATABASE_URL: 'mysql://calbridge:hunter2-db@db.internal:3306/calbridge',
+      SMTP_URL: 'http://mailer:s3cr%40t-mail@smtp.example.com:587',
+      // A typo in the scheme, and an unescaped @ in the password, must not leak either.
+      PUBLIC_URL: 'ftp//ada:pa@ss/public@example.com',
+    });
+    const text = problems.join('\n');
+    for (const secret of ['hunter2-db', 's3cr%40t-mail', 'pa@ss', 'ss/public'])
+      expect(text).not.toContain(secret);
+    expect(problems.find((p) => p.startsWith('DATABASE_URL:'))).toContain(
+      "got 'mysql://calbridge:***@db.internal:3306/calbridge'",
+    );
+    expect(problems.find((p) => p.startsWith('SMTP_URL:'))).toContain(
+      "got 'http://mailer:***@smtp.example.com:587'",
+    );
+    expect(problems.find((p) => p.startsWith('PUBLIC_URL:'))).toContain("got 'ftp//ada:***@example.com'");
+  });
+
+  it('listens on loopback in development and on every interface in production, unless HOST says', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATA_DIR: dataDir(),
+      ADMIN_TOKEN: 'a'.repeat(32),
+      ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      DATABASE_URL: 'postgres://db/calbridge',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      PUBLIC_URL: 'https://calbridge.example.com',
+    };
+    expect(loadConfig({ DATA_DIR: dataDir() }).HOST).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir() }).HOST).toBe('127.0.0.1');
+    expect(loadConfig(production).HOST).toBe('0.0.0.0');
+    expect(loadConfig({ ...production, HOST: '10.1.2.3' }).HOST).toBe('10.1.2.3');
+    expect(loadConfig({ DATA_DIR: dataDir(), HOST: '::' }).HOST).toBe('::');
+    expect(problemsOf({ DATA_DIR: dataDir(), HOST: 'two words' })).toEqual([
+      expect.stringMatching(/^HOST: .*address/),
+    ]);
+  });
+
+  it('tells which secrets it generated, so the launcher shows only those', () => {
+    const dir = dataDir();
+    expect(loadConfig({ DATA_DIR: dir }).generatedSecrets).toEqual(['ADMIN_TOKEN', 'ENCRYPTION_KEY']);
+    const given = loadConfig({ DATA_DIR: dir, ADMIN_TOKEN: 'b'.repeat(30) });
+    expect(given.ADMIN_TOKEN).toBe('b'.repeat(30));
+    expect(given.generatedSecrets).toEqual(['ENCRYPTION_KEY']);
   });
 });

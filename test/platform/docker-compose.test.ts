@@ -22,7 +22,7 @@ interface Service {
   entrypoint?: string | string[];
   environment?: Record<string, Scalar> | string[];
   depends_on?: string[] | Record<string, { condition?: string }>;
-  ports?: (string | number)[];
+  ports?: (string | number | { target?: number; published?: string | number; host_ip?: string })[];
   volumes?: string[];
   container_name?: string;
   healthcheck?: { test?: string | string[] };
@@ -68,6 +68,13 @@ function interpolate(value: string, hostEnv: Record<string, string | undefined>)
       throw new Error(`required variable ${name} is missing: ${arg}`);
     },
   );
+}
+
+/** The host address a published port binds: Compose's short syntax `[IP:]HOST:CONTAINER`, or long syntax. */
+function hostAddress(port: NonNullable<Service['ports']>[number]): string {
+  if (typeof port === 'object') return port.host_ip ?? '0.0.0.0';
+  const parts = String(port).split(':');
+  return parts.length === 3 ? parts[0]! : '0.0.0.0';
 }
 
 const env = (s: Service, hostEnv: Record<string, string | undefined> = {}) =>
@@ -271,6 +278,22 @@ describe('docker-compose.yml', () => {
         expect(Object.keys(services), `${name} -> ${dependency}`).toContain(dependency);
       }
     }
+  });
+
+  it('publishes Temporal gRPC and its UI, which have no authentication, on loopback only', () => {
+    for (const name of ['temporal', 'temporal-ui']) {
+      const published = (service(name).ports ?? []).map(hostAddress);
+      for (const address of published) expect(address, name).toBe('127.0.0.1');
+    }
+    // Still reachable from the host itself, as the comments and README say.
+    expect(service('temporal').ports?.map(String)).toContain('127.0.0.1:7233:7233');
+    expect(service('temporal-ui').ports?.map(String)).toContain('127.0.0.1:8233:8080');
+  });
+
+  it('makes the API listen on every interface inside its container, and publishes it', () => {
+    for (const name of appServices) expect(env(service(name), secrets).HOST, name).toBe('0.0.0.0');
+    expect(loadConfig(env(service('api'), secrets), { generateSecrets: false }).HOST).toBe('0.0.0.0');
+    expect(service('api').ports?.map(hostAddress)).toEqual(['0.0.0.0']);
   });
 
   it('lets the worker scale: no fixed container name, no host ports', () => {

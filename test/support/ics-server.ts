@@ -42,7 +42,9 @@ interface Feed {
   opts: FeedOptions;
 }
 
-export async function startIcsServer(): Promise<IcsServer> {
+/** `host`: the loopback address to listen on (default 127.0.0.1; e.g. 127.0.0.2 for a second host). */
+export async function startIcsServer(options: { host?: string } = {}): Promise<IcsServer> {
+  const host = options.host ?? '127.0.0.1';
   const feeds = new Map<string, Feed>();
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -62,12 +64,12 @@ export async function startIcsServer(): Promise<IcsServer> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: (path) => `http://127.0.0.1:${port}${path.startsWith('/') ? path : `/${path}`}`,
+    url: (path) => `http://${host}:${port}${path.startsWith('/') ? path : `/${path}`}`,
     setFeed(path, body, opts = {}) {
       const key = path.startsWith('/') ? path : `/${path}`;
       const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;

@@ -1,6 +1,7 @@
 /** Runs `temporal server start-dev` as a child process, with our search attributes registered. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { searchAttributeDefinitions } from '../../workflows/search-attributes.ts';
+import { lastLine, StartError, spawnChecked, stopChild } from './children.ts';
 import { waitForPort } from './ports.ts';
 
 export interface DevServerOptions {
@@ -11,6 +12,12 @@ export interface DevServerOptions {
   dbFile: string | null;
   namespace: string;
   logFile?: string;
+  /**
+   * Run in its own process group, so a Ctrl-C on the terminal reaches only the caller, which then
+   * stops the server after the worker is done with it (the launcher). Off for the test harness,
+   * where a Ctrl-C should end the server with everything else.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface DevServer {
@@ -38,17 +45,22 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       '--search-attribute',
       `${name}=${type}`,
     ]),
-    // Workflow histories hold no secrets, but keep the dev server's own metrics off the network.
+    // Off by default in older dev servers; kept on whichever CLI is found.
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecution=true',
   ];
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = await spawnChecked(options.cliPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`Temporal dev server exited (${code}): ${stderr.trim()}`))),
+    child.once('exit', (code) =>
+      reject(new StartError(`the Temporal dev server exited (${code}): ${lastLine(stderr)}`)),
+    ),
   );
   try {
     await Promise.race([waitForPort(options.port, '127.0.0.1', 30_000), exited]);
@@ -64,17 +76,4 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     process: child,
     stop: () => stopChild(child),
   };
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`. */
-export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }

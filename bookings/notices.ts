@@ -1,0 +1,154 @@
+/**
+ * The e-mails of a booking, composed for each recipient in their own time zone, with text and
+ * HTML parts and, for the attendee, an iTIP invitation (RFC 5546: REQUEST, then CANCEL; same UID,
+ * SEQUENCE raised on every change). One dedupe key per (booking, kind, recipient, sequence), so a
+ * retried step never sends twice.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { DateTime } from 'luxon';
+import { Appointment, BookingCalendar, User } from '../db/entities/index.ts';
+import type { EmailRequest } from '../domain/email.ts';
+import { renderEvent } from '../ical/render.ts';
+import type { Config } from '../platform/config.ts';
+import { hostsOf } from './booking-calendars.ts';
+import { manageUrl } from './manage-tokens.ts';
+
+export type BookingNoticeKind = 'confirmed' | 'rescheduled' | 'cancelled';
+
+interface Recipient {
+  name: string;
+  email: string;
+  timeZone: string;
+}
+
+export async function composeBookingNotices(
+  rootEm: EntityManager,
+  config: Config,
+  bookingId: string,
+  kind: BookingNoticeKind,
+): Promise<EmailRequest[]> {
+  const em = rootEm.fork();
+  const appointment = await em.findOneOrFail(Appointment, { id: bookingId });
+  const calendar = appointment.bookingCalendarId
+    ? await em.findOne(BookingCalendar, { id: appointment.bookingCalendarId })
+    : null;
+  const hostIds = calendar ? await hostsOf(em, calendar.id) : [];
+  const hosts = await em.find(User, { id: { $in: hostIds } });
+  const host = hosts[0];
+  const attendeePerson = appointment.attendee!;
+  const attendee: Recipient = {
+    name: attendeePerson.name,
+    email: attendeePerson.email,
+    timeZone: attendeePerson.timeZone ?? host?.timeZone ?? 'UTC',
+  };
+  const what = calendar?.name ?? appointment.title;
+  const link = manageUrl(config.PUBLIC_URL, config.encryptionKey, bookingId);
+  const key = (role: string) => `booking:${bookingId}:${kind}:${role}:${appointment.sequence}`;
+  const invitation = (method: 'REQUEST' | 'CANCEL') => ({
+    method,
+    content: renderEvent(
+      {
+        id: bookingId,
+        title: host ? `${what} with ${host.name}` : what,
+        description: `Reschedule or cancel: ${link}`,
+        start: appointment.startAt,
+        end: appointment.endAt,
+        timeZone: attendee.timeZone,
+        ...(host ? { organizer: { name: host.name, email: host.email } } : {}),
+        attendees: [{ name: attendee.name, email: attendee.email }],
+        sequence: appointment.sequence,
+      },
+      { method },
+    ),
+  });
+  const when = (r: Recipient) => formatWhen(appointment.startAt, appointment.endAt, r.timeZone);
+  const withHost = host ? ` with ${host.name}` : '';
+  const messages: EmailRequest[] = [];
+
+  if (kind === 'confirmed' || kind === 'rescheduled') {
+    const verb = kind === 'confirmed' ? 'is booked' : 'has moved';
+    messages.push(
+      message(key('attendee'), attendee, `${what}${withHost} ${verb}: ${when(attendee)}`, [
+        `Hello ${attendee.name},`,
+        `Your ${what}${withHost} ${verb}.`,
+        `When: ${when(attendee)} (${attendee.timeZone})`,
+        `Reschedule or cancel: ${link}`,
+      ], invitation('REQUEST')),
+    );
+    for (const h of hosts) {
+      const recipient = { name: h.name, email: h.email, timeZone: h.timeZone };
+      messages.push(
+        message(
+          key(`host:${h.id}`),
+          recipient,
+          kind === 'confirmed'
+            ? `New booking: ${what} with ${attendee.name}, ${when(recipient)}`
+            : `Booking moved: ${what} with ${attendee.name}, now ${when(recipient)}`,
+          [
+            `Hello ${h.name},`,
+            kind === 'confirmed'
+              ? `${attendee.name} <${attendee.email}> booked ${what}.`
+              : `${attendee.name} <${attendee.email}> moved ${what}.`,
+            `When: ${when(recipient)} (${recipient.timeZone})`,
+            ...(appointment.notes ? [`Notes: ${appointment.notes}`] : []),
+            `Reschedule or cancel: ${link}`,
+          ],
+        ),
+      );
+    }
+  } else {
+    const reason = appointment.cancelReason ? [`Reason: ${appointment.cancelReason}`] : [];
+    messages.push(
+      message(key('attendee'), attendee, `Cancelled: ${what}${withHost}, ${when(attendee)}`, [
+        `Hello ${attendee.name},`,
+        `Your ${what}${withHost} on ${when(attendee)} (${attendee.timeZone}) was cancelled.`,
+        ...reason,
+      ], invitation('CANCEL')),
+    );
+    for (const h of hosts) {
+      const recipient = { name: h.name, email: h.email, timeZone: h.timeZone };
+      messages.push(
+        message(key(`host:${h.id}`), recipient, `Cancelled: ${what} with ${attendee.name}, ${when(recipient)}`, [
+          `Hello ${h.name},`,
+          `${what} with ${attendee.name} <${attendee.email}> on ${when(recipient)} (${recipient.timeZone}) was cancelled.`,
+          ...reason,
+        ], invitation('CANCEL')),
+      );
+    }
+  }
+  return messages;
+}
+
+function message(
+  dedupeKey: string,
+  to: Recipient,
+  subject: string,
+  paragraphs: string[],
+  ical?: { method: string; content: string },
+): EmailRequest {
+  return {
+    dedupeKey,
+    to: to.email,
+    subject,
+    text: `${paragraphs.join('\n\n')}\n`,
+    html: `<!doctype html><html><body>${paragraphs.map((p) => `<p>${linkify(escapeHtml(p))}</p>`).join('')}</body></html>`,
+    ...(ical ? { ical } : {}),
+  };
+}
+
+/** "Tuesday 3 March 2026, 09:00–09:30" in the recipient's zone. */
+export function formatWhen(start: Date, end: Date, timeZone: string): string {
+  const s = DateTime.fromJSDate(start, { zone: timeZone });
+  const e = DateTime.fromJSDate(end, { zone: timeZone });
+  const day = s.setLocale('en-GB').toFormat('cccc d LLLL yyyy');
+  const endText = s.hasSame(e, 'day') ? e.toFormat('HH:mm') : e.setLocale('en-GB').toFormat('cccc d LLLL yyyy, HH:mm');
+  return `${day}, ${s.toFormat('HH:mm')}–${endText}`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function linkify(html: string): string {
+  return html.replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
+}

@@ -1,0 +1,30 @@
+/**
+ * The booking's run in Temporal: `booking/<id>`, started together with its `hold` update so the
+ * caller learns synchronously whether it got the slot, and no hold exists without its run.
+ */
+import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
+import type { Config } from '../platform/config.ts';
+import { bookingWorkflow, cancelUpdate, holdUpdate, rescheduleUpdate } from '../workflows/booking.ts';
+import { bookingWorkflowId } from '../workflows/ids.ts';
+import { CalbridgeStatus } from '../workflows/search-attributes.ts';
+import type { RescheduleOutcome } from './changes.ts';
+import type { HoldOutcome, HoldRequest } from './hold.ts';
+
+export async function startBookingRun(temporal: Client, config: Config, request: HoldRequest): Promise<HoldOutcome> {
+  const start = new WithStartWorkflowOperation(bookingWorkflow, {
+    workflowId: bookingWorkflowId(request.bookingId),
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    args: [{ bookingId: request.bookingId }],
+    workflowIdConflictPolicy: 'FAIL',
+    typedSearchAttributes: [{ key: CalbridgeStatus, value: 'held' }],
+  });
+  return temporal.workflow.executeUpdateWithStart(holdUpdate, { args: [request], startWorkflowOperation: start });
+}
+
+export function rescheduleRun(temporal: Client, bookingId: string, start: string): Promise<RescheduleOutcome> {
+  return temporal.workflow.getHandle(bookingWorkflowId(bookingId)).executeUpdate(rescheduleUpdate, { args: [{ start }] });
+}
+
+export function cancelRun(temporal: Client, bookingId: string, reason: string | null) {
+  return temporal.workflow.getHandle(bookingWorkflowId(bookingId)).executeUpdate(cancelUpdate, { args: [{ reason }] });
+}

@@ -1,0 +1,49 @@
+/**
+ * Slots a visitor can book on a booking calendar: the hosts' working hours minus their busy time,
+ * under the calendar's rules. One host today; the team policies (everyone free, anyone free, seats)
+ * come with the team calendars and combine the same per-host inputs.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { BookingCalendarRow } from '../db/entities/booking.ts';
+import { validationFailed } from '../domain/errors.ts';
+import { computeSlots } from '../scheduling/slots.ts';
+import { rulesOf } from './booking-calendars.ts';
+import { type HostAvailability, loadHostAvailability } from './busy-time.ts';
+
+/** The longest range one request may ask for. */
+export const MAX_SLOT_RANGE_DAYS = 62;
+
+export interface SlotsView {
+  timeZone: string;
+  slots: { start: string; end: string }[];
+  stale: boolean;
+}
+
+export async function bookableSlots(
+  em: EntityManager,
+  calendar: BookingCalendarRow,
+  hosts: readonly string[],
+  query: { from: Date; to: Date; timeZone: string; now: Date },
+): Promise<SlotsView> {
+  const { from, to, now } = query;
+  if (to <= from) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
+  if (to.getTime() - from.getTime() > MAX_SLOT_RANGE_DAYS * 86_400_000)
+    throw validationFailed([{ path: 'to', message: `must be at most ${MAX_SLOT_RANGE_DAYS} days after from` }]);
+  const availability = await loadHostAvailability(em, hosts, { from, to });
+  const slots = slotsOf(calendar, availability, { from, to, now });
+  return {
+    timeZone: query.timeZone,
+    slots: slots.map((s) => ({ start: s.start.toISOString(), end: s.end.toISOString() })),
+    stale: availability.some((h) => h.stale),
+  };
+}
+
+function slotsOf(
+  calendar: BookingCalendarRow,
+  availability: HostAvailability[],
+  range: { from: Date; to: Date; now: Date },
+) {
+  const [host] = availability;
+  if (!host || availability.length !== 1) return [];
+  return computeSlots({ hours: host.hours, busy: host.busy, rules: rulesOf(calendar), ...range });
+}

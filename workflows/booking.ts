@@ -1,0 +1,165 @@
+/**
+ * booking/<bookingId>: the life of one booking.
+ *
+ *   hold (the `hold` update, sent with the start: the caller learns at once whether it got the
+ *   slot) → invite in each host's primary calendar → e-mails → confirmed → reschedule / cancel
+ *   (updates) until the appointment is over → done.
+ *
+ * The hold is the commit point: a refused hold ends the run with nothing held; everything after it
+ * is retried durably. An invite whose calendar needs reconnecting stays `pending` and is tried
+ * again until it is written or the appointment is over. No secret enters this workflow: the
+ * manage link is derived in activities, credentials are loaded by id.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { HoldOutcome, HoldRequest, RescheduleOutcome } from '../activities/booking.ts';
+import type { Activities } from '../activities/index.ts';
+import type { AppointmentStatus, InviteStatus } from '../domain/booking.ts';
+import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
+import { sendInBackground } from './email.ts';
+import { CalbridgeStatus, CalbridgeUser } from './search-attributes.ts';
+
+/** Hold the slot: sent together with the start of the run (update-with-start). */
+export const holdUpdate = defineUpdate<HoldOutcome, [HoldRequest]>('hold');
+/** Move the booking to another start; the old time is kept if the new one is taken. */
+export const rescheduleUpdate = defineUpdate<RescheduleOutcome, [{ start: string }]>('reschedule');
+/** Cancel the booking; cancelling twice is harmless. */
+export const cancelUpdate = defineUpdate<{ status: AppointmentStatus }, [{ reason: string | null }]>('cancel');
+
+export interface BookingWorkflowStatus {
+  bookingId: string;
+  status: AppointmentStatus | 'refused';
+  phase: 'holding' | 'inviting' | 'confirmed' | 'done';
+  invite: InviteStatus | null;
+  endsAt: string | null;
+}
+export const statusQuery = defineQuery<BookingWorkflowStatus>('status');
+
+/** The hold: a local activity, so the caller of the update waits for one database transaction only. */
+const hold = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 5 },
+});
+
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** Writing to the host's calendar: provider failures are retried; a dead credential waits (see below). */
+const provider = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: PROVIDER_RETRY_MAX_INTERVAL_MS,
+    maximumAttempts: 8,
+  },
+});
+
+/** How often a pending invite (its calendar needs reconnecting) is tried again. */
+const INVITE_RETRY_MS = 10 * 60_000;
+
+export async function bookingWorkflow(input: { bookingId: string }): Promise<void> {
+  const { bookingId } = input;
+  const state: BookingWorkflowStatus = { bookingId, status: 'held', phase: 'holding', invite: null, endsAt: null };
+  let held: Promise<HoldOutcome> | null = null;
+  let cancelled = false;
+  let inviteDirty = false;
+
+  setHandler(statusQuery, () => state);
+  setHandler(holdUpdate, (request) => {
+    held ??= hold.holdSlot(request);
+    return held;
+  });
+  setHandler(
+    rescheduleUpdate,
+    async ({ start }) => {
+      const moved = await db.moveBooking(bookingId, start);
+      if (!moved.moved) return moved;
+      state.endsAt = moved.end;
+      inviteDirty = true;
+      await sendInBackground(...await db.composeBookingNotices(bookingId, 'rescheduled'));
+      return moved;
+    },
+    { validator: ({ start }) => assertInstant(start) },
+  );
+  setHandler(cancelUpdate, async ({ reason }) => {
+    const result = await db.cancelBooking(bookingId, reason);
+    if (!cancelled && result.changed) {
+      cancelled = true;
+      inviteDirty = true;
+      await sendInBackground(...await db.composeBookingNotices(bookingId, 'cancelled'));
+    }
+    cancelled = true;
+    state.status = 'cancelled';
+    publish();
+    return { status: 'cancelled' };
+  });
+
+  // The update arrives with the start; without one (a start by hand) there is nothing to hold.
+  if (!(await condition(() => held !== null, '1 minute'))) return;
+  const outcome = await held!;
+  if (!outcome.held) {
+    state.status = 'refused';
+    state.phase = 'done';
+    return;
+  }
+  state.endsAt = outcome.end;
+  upsertSearchAttributes([{ key: CalbridgeUser, value: outcome.hosts[0] ?? '' }]);
+  publish();
+
+  // Invite, e-mails, confirmed: a pending invite does not hold up the confirmation.
+  state.phase = 'inviting';
+  state.invite = await syncInvites();
+  if (!cancelled) {
+    await sendInBackground(...await db.composeBookingNotices(bookingId, 'confirmed'));
+    state.status = await db.confirmBooking(bookingId);
+  }
+  state.phase = 'confirmed';
+  publish();
+
+  // Until the appointment is over: keep the invites in line with reschedules and cancellation.
+  for (;;) {
+    const untilEnd = Math.max(0, Date.parse(state.endsAt!) - Date.now());
+    const waitFor = state.invite === 'pending' ? Math.min(untilEnd, INVITE_RETRY_MS) : untilEnd;
+    await condition(() => inviteDirty, waitFor);
+    if (inviteDirty || state.invite === 'pending') {
+      inviteDirty = false;
+      state.invite = await syncInvites();
+    }
+    if (cancelled && !inviteDirty) break;
+    if (Date.now() >= Date.parse(state.endsAt!) && !inviteDirty) break;
+  }
+  await condition(allHandlersFinished);
+  state.phase = 'done';
+
+  /** A calendar that stays unreachable fails the invite, not the booking. */
+  async function syncInvites() {
+    try {
+      return await provider.syncInvites(bookingId);
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      await db.markInvitesFailed(bookingId, error instanceof Error ? error.message : String(error));
+      return 'failed' as const;
+    }
+  }
+
+  function publish() {
+    upsertSearchAttributes([{ key: CalbridgeStatus, value: state.status }]);
+  }
+}
+
+function assertInstant(value: string): void {
+  if (Number.isNaN(Date.parse(value))) throw new Error('start must be an RFC 3339 instant');
+}
+
