@@ -5,6 +5,8 @@ import { pinoHttp } from 'pino-http';
 import { createAuthenticator } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { errorHandler, unknownRoute } from './errors.ts';
+import { registerBookingCalendarRoutes } from './routes/booking-calendars.ts';
+import { registerBookingRoutes } from './routes/bookings.ts';
 import { registerConnectionRoutes } from './routes/connections.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerUserRoutes } from './routes/users.ts';
@@ -57,6 +59,8 @@ export function createApp(deps: Deps) {
   registerHealthRoutes(api, ctx);
   registerUserRoutes(api, ctx);
   registerConnectionRoutes(api, ctx);
+  registerBookingCalendarRoutes(api, ctx);
+  registerBookingRoutes(api, ctx);
 
   const openApi = buildOpenApi(api.routes, { version: '1', serverUrl: deps.config.PUBLIC_URL });
   api.add(

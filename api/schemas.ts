@@ -4,6 +4,7 @@
  * RFC 3339 all represent the same way.
  */
 import { z } from 'zod';
+import { validationFailed } from '../domain/errors.ts';
 import { storable, text } from '../platform/validation.ts';
 
 // Intl also accepts offsets like "+01:00"; the API wants IANA names.
@@ -111,4 +112,11 @@ export function decodeCursor<T>(cursor: string | undefined, shape: z.ZodType<T>)
     if (parsed.success) return parsed.data;
   } catch {}
   return null;
+}
+
+/** The position a list cursor this API issued names, or a 400 naming the `cursor` parameter. */
+export function cursorParam<T>(cursor: string | undefined, shape: z.ZodType<T>): T | null {
+  const after = decodeCursor(cursor, shape);
+  if (cursor && !after) throw validationFailed([{ path: 'cursor', message: 'is not a cursor this API issued' }]);
+  return after;
 }

@@ -77,6 +77,8 @@ export const configSchema = z
       .max(1024 ** 3)
       .default(20 * 1024 * 1024),
     CONNECT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(10),
+    PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    BOOKING_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

@@ -29,7 +29,7 @@ import { AppError, validationFailed } from '../../domain/errors.ts';
 import { requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
-import { decodeCursor, encodeCursor, instant, isoInstant, listQuery, page, uuidParam } from '../schemas.ts';
+import { cursorParam, encodeCursor, instant, isoInstant, listQuery, page, uuidParam } from '../schemas.ts';
 
 const direction = z.enum(SYNC_DIRECTIONS);
 
@@ -79,14 +79,6 @@ const eventView = z.object({
 const connectBody = z
   .object({ provider: z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }) })
   .passthrough();
-
-/** An opaque list cursor this API issued, or a 400 naming the `cursor` parameter. */
-function afterCursor<T>(cursor: string | undefined, shape: z.ZodType<T>): T | null {
-  const after = decodeCursor(cursor, shape);
-  if (cursor && !after)
-    throw validationFailed([{ path: 'cursor', message: 'is not a cursor this API issued' }]);
-  return after;
-}
 
 const DAY_MS = 86_400_000;
 
@@ -154,7 +146,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       responses: { 200: { description: 'A page of connections.', schema: page(connectionView) } },
     },
     async ({ req, caller, query }) => {
-      const after = afterCursor(query.cursor, z.object({ createdAt: isoInstant, id: z.uuid() }));
+      const after = cursorParam(query.cursor, z.object({ createdAt: isoInstant, id: z.uuid() }));
       const result = await listConnections(ctx.em(req), requireUser(caller), { limit: query.limit, after });
       return {
         status: 200,
@@ -332,7 +324,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       const from = query.from ?? new Date(Date.now() - 30 * DAY_MS);
       const to = query.to ?? new Date(Date.now() + 365 * DAY_MS);
       if (to <= from) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
-      const after = afterCursor(query.cursor, z.object({ start: isoInstant, id: z.uuid() }));
+      const after = cursorParam(query.cursor, z.object({ start: isoInstant, id: z.uuid() }));
       const result = await listImportedEvents(em, connection, {
         from,
         to,

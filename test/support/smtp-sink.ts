@@ -1,0 +1,56 @@
+/**
+ * A real SMTP server in-process (smtp-server) on a free loopback port, keeping every message it
+ * receives, parsed (postal-mime), so tests read what recipients would read.
+ */
+import PostalMime, { type Email } from 'postal-mime';
+import { SMTPServer } from 'smtp-server';
+import { freePort } from '../../worker/local/ports.ts';
+
+export interface ReceivedMail {
+  to: string[];
+  raw: string;
+  parsed: Email;
+  /** The text/calendar part, decoded, if any. */
+  calendar: string | null;
+}
+
+export interface SmtpSink {
+  url: string;
+  messages: ReceivedMail[];
+  to(address: string): ReceivedMail[];
+  stop(): Promise<void>;
+}
+
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const messages: ReceivedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', async () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const parsed = await PostalMime.parse(raw);
+        const part = parsed.attachments.find((a) => a.mimeType.startsWith('text/calendar'));
+        const calendar =
+          part === undefined
+            ? null
+            : typeof part.content === 'string'
+              ? part.content
+              : new TextDecoder().decode(part.content);
+        messages.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, parsed, calendar });
+        callback();
+      });
+    },
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    to: (address) => messages.filter((m) => m.to.includes(address)),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
