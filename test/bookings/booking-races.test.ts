@@ -1,0 +1,129 @@
+/**
+ * Races with real concurrency: many customers on one slot, many on one one-time link. The
+ * exclusion constraint and the link's row decide; exactly one wins each race.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Platform, startPlatform } from '../harness/platform.ts';
+import { ALWAYS } from './support.ts';
+
+let platform: Platform;
+beforeAll(async () => {
+  platform = await startPlatform({
+    env: { BOOKING_RATE_LIMIT_PER_MINUTE: '100000', PUBLIC_RATE_LIMIT_PER_MINUTE: '100000' },
+  });
+});
+afterAll(() => platform?.stop());
+
+let counter = 0;
+async function hostAndCalendar() {
+  const host = await platform.createUser({ timeZone: 'UTC' });
+  await platform.request('PUT', '/v1/me/schedule', {
+    token: host.token,
+    body: { timeZone: 'UTC', weekly: ALWAYS, overrides: [] },
+  });
+  const slug = `race-${++counter}-${Date.now().toString(36)}`;
+  const created = await platform.request('POST', '/v1/booking-calendars', {
+    token: host.token,
+    body: { slug, name: 'Race', type: 'simple', hosts: [host.id], durationMinutes: 30 },
+  });
+  expect(created.status).toBe(201);
+  return { host, slug };
+}
+
+async function slots(slug: string, n: number) {
+  const from = new Date(Date.now() + 86_400_000);
+  const to = new Date(from.getTime() + 3 * 86_400_000);
+  const res = await platform.request(
+    'GET',
+    `/v1/booking-calendars/${slug}/slots?from=${from.toISOString()}&to=${to.toISOString()}`,
+  );
+  expect(res.body.slots.length).toBeGreaterThanOrEqual(n);
+  return (res.body.slots as { start: string }[]).slice(0, n).map((s) => s.start);
+}
+
+const attendee = (i: number) => ({ name: `Customer ${i}`, email: `customer${i}@example.com` });
+
+describe('booking races', () => {
+  it('gives one slot to exactly one of 100 simultaneous customers', async () => {
+    const { host, slug } = await hostAndCalendar();
+    const [start] = await slots(slug, 1);
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        platform.request('POST', `/v1/booking-calendars/${slug}/bookings`, {
+          body: { start, attendee: attendee(i) },
+        }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(99);
+    expect(answers.find((a) => a.status === 409)!.body.error.code).toBe('slot_unavailable');
+    const appointments = await platform.request(
+      'GET',
+      `/v1/appointments?from=${new Date().toISOString()}&to=${new Date(Date.now() + 10 * 86_400_000).toISOString()}`,
+      { token: host.token },
+    );
+    expect(appointments.body.items.filter((a: { status: string }) => a.status !== 'cancelled')).toHaveLength(
+      1,
+    );
+  });
+
+  it('lets exactly one of 50 simultaneous bookings through one one-time link, then tells visitors to contact the owner', async () => {
+    const { host, slug } = await hostAndCalendar();
+    const link = await platform.request('POST', `/v1/booking-calendars/${slug}/one-time-links`, {
+      token: host.token,
+      body: {},
+    });
+    expect(link.status).toBe(201);
+    expect(link.body.url).toBe(`${platform.config.PUBLIC_URL}/l/${link.body.token}`);
+    const token = link.body.token as string;
+    expect(Buffer.from(token.slice(4), 'base64url').length).toBe(32);
+    const starts = await slots(slug, 50);
+    const answers = await Promise.all(
+      starts.map((start, i) =>
+        platform.request('POST', `/v1/one-time-links/${token}/bookings`, {
+          body: { start, attendee: attendee(i) },
+        }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 410)).toHaveLength(49);
+    const used = await platform.request('GET', `/v1/one-time-links/${token}`);
+    expect(used.status).toBe(410);
+    expect(used.body.error.code).toBe('link_used');
+    expect(used.body.error.message).toMatch(/already been used.*contact/i);
+    const appointments = await platform.request(
+      'GET',
+      `/v1/appointments?from=${new Date().toISOString()}&to=${new Date(Date.now() + 10 * 86_400_000).toISOString()}`,
+      { token: host.token },
+    );
+    expect(appointments.body.items).toHaveLength(1);
+  });
+
+  it('refuses a revoked link with link_revoked, and a link of another calendar is not revocable by a stranger', async () => {
+    const { host, slug } = await hostAndCalendar();
+    const stranger = await platform.createUser();
+    const link = await platform.request('POST', `/v1/booking-calendars/${slug}/one-time-links`, {
+      token: host.token,
+      body: {},
+    });
+    const notYours = await platform.request('DELETE', `/v1/one-time-links/${link.body.id}`, {
+      token: stranger.token,
+    });
+    expect(notYours.status).toBe(404);
+    expect((await platform.request('GET', `/v1/one-time-links/${link.body.token}`)).status).toBe(200);
+    const revoked = await platform.request('DELETE', `/v1/one-time-links/${link.body.id}`, {
+      token: host.token,
+    });
+    expect(revoked.status).toBe(204);
+    const later = await platform.request('GET', `/v1/one-time-links/${link.body.token}`);
+    expect(later.status).toBe(410);
+    expect(later.body.error.code).toBe('link_revoked');
+    const [start] = await slots(slug, 1);
+    const booking = await platform.request('POST', `/v1/one-time-links/${link.body.token}/bookings`, {
+      body: { start, attendee: attendee(1) },
+    });
+    expect(booking.status).toBe(410);
+  });
+});
