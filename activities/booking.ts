@@ -9,6 +9,7 @@ import { markInvitesFailed, syncInvites } from '../bookings/invites.ts';
 import { type BookingNoticeKind, composeBookingNotices } from '../bookings/notices.ts';
 import type { ActivityDeps } from './deps.ts';
 import { providerCall } from './failures.ts';
+import { withHeartbeat } from './heartbeat.ts';
 
 export type { HoldOutcome, HoldRequest } from '../bookings/hold.ts';
 export type { RescheduleOutcome } from '../bookings/changes.ts';
@@ -20,8 +21,10 @@ export function createBookingActivities({ orm, config }: ActivityDeps) {
     confirmBooking: (bookingId: string) => confirmBooking(orm.em.fork(), bookingId),
     moveBooking: (bookingId: string, start: string) => moveBooking(orm.em, bookingId, start, new Date()),
     cancelBooking: (bookingId: string, reason: string | null) => cancelBooking(orm.em, bookingId, reason),
-    syncInvites: (bookingId: string) => providerCall(() => syncInvites(orm.em, config, bookingId)),
-    markInvitesFailed: (bookingId: string, message: string) => markInvitesFailed(orm.em.fork(), bookingId, message),
+    syncInvites: (bookingId: string) =>
+      withHeartbeat(() => providerCall(() => syncInvites(orm.em, config, bookingId))),
+    markInvitesFailed: (bookingId: string, message: string) =>
+      markInvitesFailed(orm.em.fork(), bookingId, message),
     composeBookingNotices: (bookingId: string, kind: BookingNoticeKind) =>
       composeBookingNotices(orm.em, config, bookingId, kind),
   };

@@ -3,7 +3,6 @@
  * idempotent: it reads the connection from PostgreSQL by id (never receiving a secret as an
  * argument, invariant 5) and can be retried after a crash without doing its work twice.
  */
-import { Context } from '@temporalio/activity';
 import { recordCalendarListing } from '../connections/calendars.ts';
 import { openStoredProvider } from '../connections/credentials.ts';
 import { type CalendarSyncResult, syncCalendar } from '../connections/import-engine.ts';
@@ -18,6 +17,7 @@ import type { EmailRequest } from '../domain/email.ts';
 import { providerModule } from '../providers/registry.ts';
 import type { ActivityDeps } from './deps.ts';
 import { providerCall } from './failures.ts';
+import { withHeartbeat } from './heartbeat.ts';
 
 export interface ConnectionSnapshot {
   exists: boolean;
@@ -101,23 +101,11 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
 
     /** Imports one calendar (full or incremental), heartbeating its progress so a crash resumes it. */
     async importCalendar(calendarId: string): Promise<CalendarSyncResult> {
-      const ctx = Context.current();
-      // Well inside the heartbeat timeout, so a live import is never taken for a crashed one.
-      const every = Math.min(5000, Math.max(250, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
-      const beat = setInterval(() => ctx.heartbeat({ phase: 'working' }), every);
-      try {
-        const work = providerCall(() =>
-          syncCalendar(orm.em, config, calendarId, {
-            onPage: (progress) => ctx.heartbeat(progress),
-            signal: ctx.cancellationSignal,
-          }),
-        );
-        // A cancellation (the connection is being removed) arrives with a heartbeat: stop at once,
-        // even mid-download. The abandoned work applies no further page: it checks the signal first.
-        return await Promise.race([work, ctx.cancelled]);
-      } finally {
-        clearInterval(beat);
-      }
+      // A cancellation (the connection is being removed) stops it at once, even mid-download; the
+      // abandoned work applies no further page, as it checks the signal first.
+      return withHeartbeat((signal, beat) =>
+        providerCall(() => syncCalendar(orm.em, config, calendarId, { onPage: beat, signal })),
+      );
     },
 
     async markCalendarError(calendarId: string, message: string): Promise<void> {

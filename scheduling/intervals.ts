@@ -7,16 +7,35 @@ export interface Interval {
 
 /** Sorted by start, overlapping or touching intervals merged, empty ones dropped. Does not mutate its input. */
 export function normalize(intervals: Interval[]): Interval[] {
-  const sorted = intervals.filter((i) => i.end > i.start).sort((a, b) => a.start - b.start);
-  const merged: Interval[] = [];
-  for (const { start, end } of sorted) {
-    const last = merged[merged.length - 1];
-    if (last && start <= last.end) {
-      if (end > last.end) last.end = end;
-    } else {
-      merged.push({ start, end });
+  // Starts and ends sorted apart as plain numbers (a typed-array sort, several times faster than sorting
+  // objects through a comparator: this runs on every slot request over thousands of busy intervals),
+  // then swept: the union is open wherever more intervals have started than ended.
+  const starts = new Float64Array(intervals.length);
+  const ends = new Float64Array(intervals.length);
+  let count = 0;
+  for (const { start, end } of intervals) {
+    if (end > start) {
+      starts[count] = start;
+      ends[count] = end;
+      count++;
     }
   }
+  const sortedStarts = starts.subarray(0, count).sort();
+  const sortedEnds = ends.subarray(0, count).sort();
+  const merged: Interval[] = [];
+  let open = 0;
+  let openedAt = 0;
+  for (let s = 0, e = 0; s < count; ) {
+    // A start at the very instant an end falls keeps the union open: touching intervals merge.
+    if (sortedStarts[s]! <= sortedEnds[e]!) {
+      if (open++ === 0) openedAt = sortedStarts[s]!;
+      s++;
+    } else {
+      if (--open === 0) merged.push({ start: openedAt, end: sortedEnds[e]! });
+      e++;
+    }
+  }
+  if (count > 0) merged.push({ start: openedAt, end: sortedEnds[count - 1]! });
   return merged;
 }
 
@@ -44,9 +63,4 @@ export function subtractNormalized(from: Interval[], busy: Interval[]): Interval
     if (cursor < interval.end) free.push({ start: cursor, end: interval.end });
   }
   return free;
-}
-
-/** Whether `[start, end)` overlaps any of the intervals (unsorted is fine: one linear scan). */
-export function overlapsAny(intervals: Interval[], start: number, end: number): boolean {
-  return intervals.some((i) => i.end > i.start && i.start < end && i.end > start);
 }

@@ -64,7 +64,7 @@ function slotStarts(input: SlotInput, from: number, to: number): number[] {
   if (earliest >= latest) return [];
 
   const working = workingIntervals(hours, new Date(earliest), new Date(latest + duration));
-  // A slot [s, s + duration) may not touch [busy.start − after, busy.end + before): the buffers are
+  // A slot [s, s + duration) may not overlap [busy.start − after, busy.end + before): the buffers are
   // carried by the busy time, so the free time is simply what is left of the working time.
   const blocked: Interval[] = [];
   for (const busy of input.busy) {

@@ -18,8 +18,10 @@ const DAY_MS = 86_400_000;
 
 /** The zone, or a RangeError naming it: an unknown zone would silently turn every instant into NaN. */
 export function requireZone(timeZone: string): IANAZone {
-  if (!IANAZone.isValidZone(timeZone)) throw new RangeError(`unknown time zone "${timeZone}"`);
-  return IANAZone.create(timeZone);
+  // create() is cached per name; isValidZone() would build a new Intl formatter on every call.
+  const zone = IANAZone.create(timeZone);
+  if (!zone.isValid) throw new RangeError(`unknown time zone "${timeZone}"`);
+  return zone;
 }
 
 /** The epoch milliseconds of a valid Date, or a RangeError naming the argument. */
@@ -87,18 +89,40 @@ export function wallTimeToInstant(date: CalendarDate, minutes: number, zone: IAN
   return asUtc - zone.offset(asUtc - DAY_MS) * MINUTE_MS;
 }
 
+/** The zone's offset in minutes at an instant. */
+export type OffsetAt = (instant: number) => number;
+
 /**
- * `wallTimeToInstant` for many times of one date. The zone's offset is a slow Intl call; on the ~363
- * dates a year without a transition nearby one offset serves the whole date, so it is read twice per
- * date instead of several times per wall time.
+ * The zone's offset function, remembering what it has read: luxon reads an offset through a slow Intl
+ * call, and consecutive dates ask for the same instants. Meant for one computation, not kept.
  */
-export function dateClock(date: CalendarDate, zone: IANAZone): (minutes: number) => number {
+export function rememberedOffsets(zone: IANAZone): OffsetAt {
+  const known = new Map<number, number>();
+  return (instant) => {
+    let offset = known.get(instant);
+    if (offset === undefined) {
+      offset = zone.offset(instant);
+      known.set(instant, offset);
+    }
+    return offset;
+  };
+}
+
+/**
+ * `wallTimeToInstant` for many times of one date. On the ~363 dates a year without a transition nearby
+ * one offset serves the whole date; only the others pay for the exact resolution.
+ */
+export function dateClock(
+  date: CalendarDate,
+  zone: IANAZone,
+  offsetAt: OffsetAt = (instant) => zone.offset(instant),
+): (minutes: number) => number {
   const midnightAsUtc = Date.UTC(date.year, date.month - 1, date.day);
   // Every instant of this date (any offset, 24:00 included) lies within a day either side of its
   // midnight read as UTC; the same offset at both ends means no transition in between (zones never
-  // change twice within three days).
-  const offset = zone.offset(midnightAsUtc - DAY_MS);
-  if (offset !== zone.offset(midnightAsUtc + 2 * DAY_MS)) {
+  // change twice within three days). Both probes fall on midnights, so the next dates reuse them.
+  const offset = offsetAt(midnightAsUtc - DAY_MS);
+  if (offset !== offsetAt(midnightAsUtc + 2 * DAY_MS)) {
     return (minutes) => wallTimeToInstant(date, minutes, zone);
   }
   return (minutes) => midnightAsUtc + (minutes - offset) * MINUTE_MS;

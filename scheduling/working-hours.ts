@@ -10,6 +10,7 @@ import {
   isoWeekday,
   parseCalendarDate,
   parseWallTime,
+  rememberedOffsets,
   requireZone,
 } from './wall-time.ts';
 
@@ -42,6 +43,7 @@ export function workingIntervals(hours: WorkingHours, from: Date, to: Date): Int
   const toMs = instantOf(to, 'to');
   if (fromMs >= toMs) return [];
   const overrides = overridesByDate(hours.overrides);
+  const offsetAt = rememberedOffsets(zone);
   const result: Interval[] = [];
   // A date's hours end by its 24:00, which is the next date's start: the date `from` falls on is the first
   // that can reach into the range. One day earlier guards against a zone whose midnight is ambiguous.
@@ -50,7 +52,7 @@ export function workingIntervals(hours: WorkingHours, from: Date, to: Date): Int
     const key = formatCalendarDate(date);
     if (key > last) break;
     const wallIntervals = overrides.get(key) ?? hours.weekly[WEEKDAY_BY_ISO[isoWeekday(date)]!] ?? [];
-    const clock = dateClock(date, zone);
+    const clock = dateClock(date, zone, offsetAt);
     const instants = wallIntervals.map((interval) => ({
       start: clock(parseWallTime(interval.start)),
       end: clock(parseWallTime(interval.end)),

@@ -58,6 +58,8 @@ const db = proxyActivities<Activities>({
 /** Writing to the host's calendar: provider failures are retried; a dead credential waits (see below). */
 const provider = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  // A worker that dies mid-write is noticed within this, and the write is retried elsewhere.
+  heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,

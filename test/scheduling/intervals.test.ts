@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Interval, normalize, subtract } from '../../scheduling/intervals.ts';
 
@@ -41,5 +42,49 @@ describe('subtract', () => {
     ],
   ])('%s', (_name, from, busy, expected) => {
     expect(subtract(from, busy)).toEqual(expected);
+  });
+});
+
+describe('normalize and subtract, against a unit-by-unit model', () => {
+  const SIZE = 60;
+  const interval = fc
+    .tuple(fc.integer({ min: 0, max: SIZE }), fc.integer({ min: -5, max: 20 }))
+    .map(([start, length]) => iv(start, start + length));
+  const cover = (list: Interval[]) => {
+    const units = new Array<boolean>(SIZE + 25).fill(false);
+    for (const { start, end } of list) for (let u = start; u < end; u++) units[u] = true;
+    return units;
+  };
+  /** The canonical form of a set of units: maximal runs. */
+  const runs = (units: boolean[]) => {
+    const result: Interval[] = [];
+    units.forEach((on, u) => {
+      if (!on) return;
+      const last = result[result.length - 1];
+      if (last && last.end === u) last.end = u + 1;
+      else result.push(iv(u, u + 1));
+    });
+    return result;
+  };
+
+  it('normalize is the same set, in canonical form', () => {
+    fc.assert(
+      fc.property(fc.array(interval, { maxLength: 12 }), (list) => {
+        expect(normalize(list)).toEqual(runs(cover(list)));
+      }),
+    );
+  });
+
+  it('subtract removes exactly the busy units', () => {
+    fc.assert(
+      fc.property(
+        fc.array(interval, { maxLength: 8 }),
+        fc.array(interval, { maxLength: 8 }),
+        (from, busy) => {
+          const busyUnits = cover(busy);
+          expect(subtract(from, busy)).toEqual(runs(cover(from).map((on, u) => on && !busyUnits[u])));
+        },
+      ),
+    );
   });
 });

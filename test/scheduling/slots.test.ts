@@ -3,47 +3,10 @@
  * EU DST 03-31 / 10-27, US DST 03-10 / 11-03; 2024-06-03 is a Monday.
  */
 import { describe, expect, it } from 'vitest';
-import type { DateOverride, WeeklyHours } from '../../domain/schedule.ts';
 import { busyFromEvents } from '../../scheduling/busy.ts';
 import type { Interval } from '../../scheduling/intervals.ts';
-import { computeSlots, isBookableStart, type SlotRules } from '../../scheduling/slots.ts';
-
-const RULES: SlotRules = {
-  durationMinutes: 60,
-  slotIntervalMinutes: null,
-  bufferBeforeMinutes: 0,
-  bufferAfterMinutes: 0,
-  minNoticeMinutes: 0,
-  maxDaysAhead: 365,
-};
-
-interface Case {
-  name: string;
-  timeZone?: string;
-  weekly: WeeklyHours;
-  overrides?: DateOverride[];
-  rules?: Partial<SlotRules>;
-  busy?: [string, string][];
-  now?: string;
-  from: string;
-  to: string;
-  /** UTC starts, "YYYY-MM-DDTHH:MM" (Z implied). */
-  expected: string[];
-}
-
-const at = (iso: string) => new Date(iso.endsWith('Z') ? iso : `${iso}Z`);
-const ms = (iso: string) => at(iso).getTime();
-const hm = (start: string, end: string) => [{ start, end }];
-
-function run(c: Case) {
-  const input = {
-    hours: { timeZone: c.timeZone ?? 'UTC', weekly: c.weekly, overrides: c.overrides ?? [] },
-    busy: (c.busy ?? []).map(([start, end]): Interval => ({ start: ms(start), end: ms(end) })),
-    rules: { ...RULES, ...c.rules },
-    now: at(c.now ?? '2024-01-01T00:00'),
-  };
-  return { input, slots: computeSlots({ ...input, from: at(c.from), to: at(c.to) }) };
-}
+import { computeSlots } from '../../scheduling/slots.ts';
+import { at, type Case, hm, ms, RULES, run } from './support.ts';
 
 const cases: Case[] = [
   // DST
@@ -409,53 +372,5 @@ describe('computeSlots', () => {
     // A few ms on an idle machine; the bound leaves room for a loaded 2-core box but not for a
     // per-minute or busy-per-slot scan (which takes hundreds of ms here).
     expect(timings[3]).toBeLessThan(40);
-  });
-});
-
-describe('isBookableStart', () => {
-  // Berlin in June is UTC+2: Monday 09:00–12:00 local is 07:00–10:00Z. Earliest start: 06:10Z + 60 min.
-  const c: Case = {
-    name: '',
-    timeZone: 'Europe/Berlin',
-    weekly: { mon: hm('09:00', '12:00') },
-    rules: { durationMinutes: 30, bufferAfterMinutes: 10, minNoticeMinutes: 60, maxDaysAhead: 14 },
-    busy: [['2024-06-03T08:40', '2024-06-03T09:00']],
-    now: '2024-06-03T06:10',
-    from: '2024-06-03T00:00',
-    to: '2024-06-30T00:00',
-    expected: [],
-  };
-  const bookable = (start: string) => isBookableStart({ ...run(c).input, start: at(start) });
-
-  it.each([
-    ['a start before now + notice', '2024-06-03T07:00', false],
-    ['the first start after the notice', '2024-06-03T07:30', true],
-    ['a start whose after-buffer just touches busy time', '2024-06-03T08:00', true],
-    ['a start whose after-buffer overlaps busy time', '2024-06-03T08:30', false],
-    ['a start as busy time ends', '2024-06-03T09:00', true],
-    ['the last start, ending with working hours', '2024-06-03T09:30', true],
-    ['a start whose slot would leave working hours', '2024-06-03T10:00', false],
-    ['a start off the grid', '2024-06-03T09:15', false],
-    ['a start one millisecond off the grid', '2024-06-03T09:30:00.001Z', false],
-    ['a start on the last day of the horizon', '2024-06-17T07:00', true],
-    ['a start after the horizon', '2024-06-24T07:00', false],
-  ])('%s (%s) → %s', (_name, start, expected) => {
-    expect(bookable(start)).toBe(expected);
-  });
-
-  it('agrees with computeSlots over the whole range', () => {
-    const offered = run(c).slots.map((s) => s.start.toISOString().slice(0, 16));
-    expect(offered.slice(0, 4)).toEqual([
-      '2024-06-03T07:30',
-      '2024-06-03T08:00',
-      '2024-06-03T09:00',
-      '2024-06-03T09:30',
-    ]);
-    expect(offered.at(-1)).toBe('2024-06-17T09:30');
-    for (const start of offered) expect(bookable(start)).toBe(true);
-  });
-
-  it('is false for an invalid date', () => {
-    expect(isBookableStart({ ...run(c).input, start: new Date('nope') })).toBe(false);
   });
 });
