@@ -10,6 +10,7 @@
 
 import { openProvider } from '../connections/credentials.ts';
 import { importWindow, syncCalendar } from '../connections/import-engine.ts';
+import { createCalDavProvider } from '../providers/caldav/adapter.ts';
 import { basicUtc } from '../providers/caldav/slices.ts';
 import { calendarScenario } from '../test/support/calendar-scenario.ts';
 import { generateIcsEvent } from '../test/support/generate-ics.ts';
@@ -98,6 +99,18 @@ export async function benchCalDavBackfill(kind: CalDavServerKind, events = 2000)
     );
     const serverColdReadMs = await rawReport(server.collection, window);
     await rawReport(server.collection, window);
+    // The first sync-token Radicale hands out records the state of every object: warm that up too,
+    // with a timeout a loaded machine cannot miss.
+    const patient = createCalDavProvider(
+      { provider: 'caldav', serverUrl: server.url, credentials: { ...USER } },
+      { requestTimeoutMs: 300_000, userAgent: 'Calbridge-bench/1.0' },
+    );
+    for await (const _page of patient.fetchChanges({
+      calendar: { externalId: server.collection },
+      window,
+      cursor: null,
+      known: new Map(),
+    }));
 
     const credentials = { username: USER.username, password: USER.password };
     // Fetching alone, without the database: what the adapter adds to the raw REPORT.

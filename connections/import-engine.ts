@@ -53,6 +53,7 @@ export async function syncCalendar(
     return { calendarId, mode: 'skipped', upserted: 0, removed: 0, eventCount: 0 };
   }
   const { provider } = await openStoredProvider(em, config, calendar.connectionId);
+  const ownerTimeZone = await ownerTimeZoneOf(em, calendarId);
   const window = importWindow(
     options.now ?? new Date(),
     config.SYNC_WINDOW_PAST_DAYS,
@@ -96,6 +97,7 @@ export async function syncCalendar(
       window,
       cursor: startCursor,
       known,
+      ownerTimeZone,
     })) {
       options.signal?.throwIfAborted();
       full = page.full;
@@ -126,6 +128,15 @@ export async function syncCalendar(
     { importStatus: 'ready', error: null, eventCount, lastSyncedAt: new Date() },
   );
   return { calendarId, ...outcome, eventCount };
+}
+
+/** The calendar owner's zone, in which a provider's floating times (no zone given) are read. */
+async function ownerTimeZoneOf(em: EntityManager, calendarId: string): Promise<string | undefined> {
+  const [row] = await em.execute<{ time_zone: string }[]>(
+    'select u.time_zone from provider_calendars c join users u on u.id = c.user_id where c.id = ?',
+    [calendarId],
+  );
+  return row?.time_zone;
 }
 
 /**

@@ -54,11 +54,7 @@ async function withinDeadline<T>(ms: number, work: () => Promise<T>): Promise<T>
 
 function toVerificationError(error: unknown): AppError {
   if (error instanceof DestinationNotAllowedError)
-    return new AppError(
-      422,
-      'destination_not_allowed',
-      `This server does not connect there: ${error.message}. Use the provider's public address.`,
-    );
+    return new AppError(422, 'destination_not_allowed', `${error.message}.`);
   if (error instanceof ResponseTooLargeError)
     return new AppError(422, 'invalid_feed', `${error.message}.`, { limitBytes: error.limitBytes });
   if (error instanceof CredentialsRejectedError)

@@ -59,7 +59,10 @@ export function parseContentLine(line: string): ContentLine | null {
     const valueStart = paramNameEnd + 1;
     const valueEnd = paramValuesEnd(line, valueStart);
     if (valueEnd < 0) return null;
-    params.set(line.slice(paramStart, paramNameEnd).toUpperCase(), unquoteParam(line.slice(valueStart, valueEnd)));
+    params.set(
+      line.slice(paramStart, paramNameEnd).toUpperCase(),
+      unquoteParam(line.slice(valueStart, valueEnd)),
+    );
     i = valueEnd;
   }
   if (line.charCodeAt(i) !== COLON) return null;

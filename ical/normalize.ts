@@ -98,7 +98,10 @@ export function parseICalendarFeed(
 
   const objects = new Map<string, ICalendarObject>();
   const budget = {
-    occurrences: Math.max(0, Math.min(options.maxOccurrences ?? MAX_OCCURRENCES_PER_CALENDAR, MAX_OCCURRENCES_PER_CALENDAR)),
+    occurrences: Math.max(
+      0,
+      Math.min(options.maxOccurrences ?? MAX_OCCURRENCES_PER_CALENDAR, MAX_OCCURRENCES_PER_CALENDAR),
+    ),
     steps: MAX_RECURRENCE_STEPS_PER_CALENDAR,
   };
   const overCap = { objects: 0, firstUid: '' };
@@ -115,7 +118,10 @@ export function parseICalendarFeed(
     }
     const limit = Math.min(MAX_OCCURRENCES_PER_SERIES, budget.occurrences);
     try {
-      const outcome = eventOccurrences(uid, event, window, wallZones.get(uid) ?? null, { limit, steps: budget.steps });
+      const outcome = eventOccurrences(uid, event, window, wallZones.get(uid) ?? null, {
+        limit,
+        steps: budget.steps,
+      });
       if (outcome.kind === 'unexpandable') {
         problems.add({ uid, kind: 'unexpandable', message: outcome.message });
       } else if (outcome.kind === 'over-budget') {

@@ -122,7 +122,8 @@ export function scanLines(lines: string[], problems: ProblemLog): Scan {
         const tzid = timezone.lines.map(parseContentLine).find((p) => p?.name === 'TZID')?.value;
         if (tzid) {
           scan.timezones.set(unquote(tzid), timezone.lines);
-          if (timezone.overlong > 0) scan.brokenTimezones.set(unquote(tzid), `a line ${tooLong(timezone.overlong)}`);
+          if (timezone.overlong > 0)
+            scan.brokenTimezones.set(unquote(tzid), `a line ${tooLong(timezone.overlong)}`);
         }
         timezone = null;
       }
@@ -171,7 +172,11 @@ export function scanLines(lines: string[], problems: ProblemLog): Scan {
   }
   for (const [uid, longest] of overlongUids) {
     scan.skippedUids.add(uid);
-    problems.add({ uid, kind: 'unreadable', message: `The event has a line ${tooLong(longest)}: it was skipped` });
+    problems.add({
+      uid,
+      kind: 'unreadable',
+      message: `The event has a line ${tooLong(longest)}: it was skipped`,
+    });
   }
   scan.name = calName ?? rfcName;
   scan.color = appleColor ?? rfcColor;

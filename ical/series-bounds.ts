@@ -87,7 +87,10 @@ export function planExpansion(
     return { kind: 'expand', until: to, dates: null, truncated: false, steps: estimate };
   }
   // Slices in which neither the densest day can exceed the cap nor the periods rrule-temporal's limit.
-  const sliceMs = Math.max(1000, Math.min(Math.floor((limit / perDay) * DAY_MS), MAX_PERIODS_PER_QUERY * periodMs));
+  const sliceMs = Math.max(
+    1000,
+    Math.min(Math.floor((limit / perDay) * DAY_MS), MAX_PERIODS_PER_QUERY * periodMs),
+  );
   const found: Date[] = [];
   let steps = 0;
   for (let sliceStart = from.getTime(); sliceStart <= to.getTime(); sliceStart += sliceMs) {

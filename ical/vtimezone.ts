@@ -10,7 +10,13 @@ import type { TimeWindow } from '../domain/calendar.ts';
 import { nonEmpty, parseContentLine, quoteParam } from './content-lines.ts';
 import type { ProblemLog } from './problems.ts';
 import type { Scan } from './scan.ts';
-import { buildZoneRules, MalformedZoneError, parseDateTime, UTC_RULES, type ZoneRules } from './zone-rules.ts';
+import {
+  buildZoneRules,
+  MalformedZoneError,
+  parseDateTime,
+  UTC_RULES,
+  type ZoneRules,
+} from './zone-rules.ts';
 
 export type { ZoneRules } from './zone-rules.ts';
 
@@ -206,4 +212,3 @@ function probeStart(tzid: string, stamp: string): DateWithTimeZone | null {
     return null;
   }
 }
-

@@ -193,15 +193,27 @@ function parseYearlyRule(text: string): YearlyRule {
     const name = (eq < 0 ? part : part.slice(0, eq)).trim().toUpperCase();
     if (name === '') continue;
     if (parts.has(name)) throw new MalformedZoneError(`its RRULE repeats ${name}`);
-    parts.set(name, eq < 0 ? '' : part.slice(eq + 1).trim().toUpperCase());
+    parts.set(
+      name,
+      eq < 0
+        ? ''
+        : part
+            .slice(eq + 1)
+            .trim()
+            .toUpperCase(),
+    );
   }
   const freq = parts.get('FREQ');
-  if (freq !== 'YEARLY') throw new MalformedZoneError(`its RRULE has FREQ=${excerpt(freq ?? '')}, not YEARLY`);
+  if (freq !== 'YEARLY')
+    throw new MalformedZoneError(`its RRULE has FREQ=${excerpt(freq ?? '')}, not YEARLY`);
   for (const name of parts.keys()) {
-    if (UNSUPPORTED_PARTS.has(name)) throw new MalformedZoneError(`its RRULE uses ${name}, which we do not evaluate`);
+    if (UNSUPPORTED_PARTS.has(name))
+      throw new MalformedZoneError(`its RRULE uses ${name}, which we do not evaluate`);
   }
   const interval = parts.has('INTERVAL') ? integerIn(parts.get('INTERVAL'), 1, MAX_INTERVAL, 'INTERVAL') : 1;
-  const count = parts.has('COUNT') ? integerIn(parts.get('COUNT'), 1, Number.MAX_SAFE_INTEGER, 'COUNT') : null;
+  const count = parts.has('COUNT')
+    ? integerIn(parts.get('COUNT'), 1, Number.MAX_SAFE_INTEGER, 'COUNT')
+    : null;
   let until: YearlyRule['until'] = null;
   const untilText = parts.get('UNTIL');
   if (untilText !== undefined) {
@@ -283,6 +295,7 @@ function observanceOnsets(
         const onset = Date.UTC(year, month - 1, day) + timeOfDay;
         if (onset < start) continue;
         if (onset - offsetFrom > until || (count !== null && generated >= count)) return onsets;
+        spend(budget, 1);
         onsets.push(onset);
         generated += 1;
       }
@@ -305,7 +318,8 @@ function daysInRule(year: number, month: number, rule: YearlyRule, dtDay: number
   for (const { ordinal, weekday } of rule.byDay) {
     const matching: number[] = [];
     for (let d = 1 + ((weekday - firstWeekday + 7) % 7); d <= length; d += 7) matching.push(d);
-    const picked = ordinal === 0 ? matching : [matching[ordinal > 0 ? ordinal - 1 : matching.length + ordinal]];
+    const picked =
+      ordinal === 0 ? matching : [matching[ordinal > 0 ? ordinal - 1 : matching.length + ordinal]];
     for (const d of picked) if (d !== undefined && (!monthDays || monthDays.includes(d))) days.add(d);
   }
   return [...days].sort((a, b) => a - b);

@@ -72,6 +72,11 @@ export interface FetchChangesInput {
   cursor: SyncCursor | null;
   /** ETags the consumer already holds, by object key, so a full listing can skip unchanged objects. */
   known: ReadonlyMap<string, string | null>;
+  /**
+   * The calendar owner's IANA time zone: iCalendar floating times (no TZID, no "Z") are read in it
+   * when the calendar names no zone of its own. Absent: UTC.
+   */
+  ownerTimeZone?: string;
 }
 
 /** Where an event we wrote lives on the provider, enough to update or delete it. */

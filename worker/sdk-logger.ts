@@ -31,11 +31,14 @@ export function sdkLevel(logger: Logger): string {
   return 'warn';
 }
 
-/** What the native core forwards: the same threshold, in the core's own terms. */
+/**
+ * What the native core forwards: its own messages at the same threshold; those of the libraries
+ * under it (hyper, h2: every HTTP/2 frame at debug) only when they are errors, as the SDK's default.
+ */
 export function coreLogFilter(logger: Logger): string {
   const level = sdkLevel(logger);
   const core = (Object.keys(pinoLevel) as LogLevel[]).find((l) => pinoLevel[l] === level) ?? 'ERROR';
-  return makeTelemetryFilterString({ core, other: core });
+  return makeTelemetryFilterString({ core, other: 'ERROR' });
 }
 
 function fields(meta: LogMetadata | undefined): Record<string, unknown> {

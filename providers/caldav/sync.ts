@@ -264,7 +264,7 @@ class CollectionSync {
       const object =
         item.data === null
           ? fetched.get(item.key)
-          : sourceObject(item.key, item.etag, item.data, this.#input.window);
+          : sourceObject(item.key, item.etag, item.data, this.#input.window, this.#input.ownerTimeZone);
       // Gone by the time we fetched it: not upserted, so the final sweep removes it.
       if (object) objects.push(object);
     }
@@ -452,7 +452,10 @@ class CollectionSync {
     for (const key of keys) {
       const object = found.get(comparable(key));
       if (!object) missing.push(key);
-      else upserts.push(sourceObject(key, object.etag, object.data, this.#input.window));
+      else
+        upserts.push(
+          sourceObject(key, object.etag, object.data, this.#input.window, this.#input.ownerTimeZone),
+        );
     }
     return { upserts, missing };
   }
@@ -501,10 +504,16 @@ function comparable(key: string): string {
   }
 }
 
-function sourceObject(key: string, davEtag: string | null, data: string, window: TimeWindow): SourceObject {
+function sourceObject(
+  key: string,
+  davEtag: string | null,
+  data: string,
+  window: TimeWindow,
+  floatingTimeZone?: string,
+): SourceObject {
   let occurrences: Occurrence[] = [];
   try {
-    occurrences = [...expandICalendar(data, window).values()].flat();
+    occurrences = [...expandICalendar(data, window, { floatingTimeZone }).values()].flat();
   } catch (error) {
     // One unreadable resource must not stop the calendar's sync; it imports as nothing, and its
     // window-tagged version makes the next listing with another window try it again.

@@ -144,7 +144,7 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
       return;
     }
 
-    const parsed = parseFeed(result.body, input.window);
+    const parsed = parseFeed(result.body, input.window, input.ownerTimeZone);
     const upserts: SourceObject[] = [];
     const unchanged: string[] = [];
     for (const [uid, object] of parsed.objects) {
@@ -277,9 +277,9 @@ function cursorOf(cursor: IcsCursor): SyncCursor {
 }
 
 /** A feed that is not iCalendar we can read is the provider's bad data, not our failure. */
-function parseFeed(body: string, window: TimeWindow): ICalendarFeed {
+function parseFeed(body: string, window: TimeWindow, floatingTimeZone?: string): ICalendarFeed {
   try {
-    return parseICalendarFeed(body, window);
+    return parseICalendarFeed(body, window, { floatingTimeZone });
   } catch (error) {
     if (error instanceof ICalendarError) throw new InvalidDataError(error.message);
     throw error;

@@ -15,7 +15,7 @@ import { InvalidDataError, TransientProviderError } from '../errors.ts';
 import { transportError } from '../http-errors.ts';
 import { ACCEPT_ENCODING, readBody } from './body.ts';
 import { checkLiteral, guardedLookup, type Resolver, systemResolver } from './connect.ts';
-import { DestinationNotAllowedError, ResponseTooLargeError } from './errors.ts';
+import { DestinationNotAllowedError } from './errors.ts';
 import type { DestinationPolicy } from './policy.ts';
 
 export interface OutboundRequest {
@@ -90,7 +90,7 @@ export class OutboundClient {
         if (init.authorization && target.protocol === 'https:' && next.protocol !== 'https:') {
           // Credentials are in play: the rest of the exchange stays encrypted.
           throw new InvalidDataError(
-            `The server at ${target.host} redirected from https to ${next.protocol}`,
+            `The server at ${target.host} redirected from https to an unencrypted address`,
           );
         }
         if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
@@ -114,7 +114,8 @@ export class OutboundClient {
             signal,
           );
         } catch (error) {
-          if (error instanceof ResponseTooLargeError || error instanceof InvalidDataError) throw error;
+          // Too large, not decodable: the answer's fault. Anything else broke the transfer.
+          if (error instanceof InvalidDataError) throw error;
           throw transportError(error, `the server at ${target.host}`, init.timeoutMs);
         }
       }

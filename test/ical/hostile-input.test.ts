@@ -17,7 +17,14 @@ function cal(...lines: string[]): string {
 }
 
 function vevent(uid: string, ...lines: string[]): string[] {
-  return ['BEGIN:VEVENT', `UID:${uid}`, 'DTSTAMP:20250101T000000Z', 'DTSTART:20250305T100000Z', ...lines, 'END:VEVENT'];
+  return [
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20250101T000000Z',
+    'DTSTART:20250305T100000Z',
+    ...lines,
+    'END:VEVENT',
+  ];
 }
 
 /** Parameter values that a regex with nested, overlapping repetition explores in 2^n ways. */
@@ -109,7 +116,9 @@ describe('content lines over the length cap', () => {
     );
     const { objects, problems } = result as FeedSummary;
     expect(objects).toEqual({ 'fine@test': 1 });
-    expect(problems).toEqual([{ uid: null, kind: 'unreadable', message: expect.stringMatching(/longer than/) }]);
+    expect(problems).toEqual([
+      { uid: null, kind: 'unreadable', message: expect.stringMatching(/longer than/) },
+    ]);
     expect(elapsedMs).toBeLessThan(1_000);
   });
 });

@@ -31,21 +31,37 @@ const range = (n: number) => [...Array(n).keys()].join(',');
 
 describe('occurrences per series', () => {
   it('keeps the first 5,000 of an hourly series over a year and reports the cut', () => {
-    const feed = parseICalendarFeed(cal(vevent('hourly@test', 'DTSTART:20250101T000000Z', 'RRULE:FREQ=HOURLY')), YEAR_WINDOW);
+    const feed = parseICalendarFeed(
+      cal(vevent('hourly@test', 'DTSTART:20250101T000000Z', 'RRULE:FREQ=HOURLY')),
+      YEAR_WINDOW,
+    );
     const occurrences = feed.objects.get('hourly@test')?.occurrences ?? [];
     expect(occurrences).toHaveLength(MAX_OCCURRENCES_PER_SERIES);
     expect(occurrences[0]?.start).toEqual(new Date(YEAR.start));
-    expect(occurrences.at(-1)?.start).toEqual(new Date(Date.parse(YEAR.start) + (MAX_OCCURRENCES_PER_SERIES - 1) * HOUR));
+    expect(occurrences.at(-1)?.start).toEqual(
+      new Date(Date.parse(YEAR.start) + (MAX_OCCURRENCES_PER_SERIES - 1) * HOUR),
+    );
     expect(feed.problems).toEqual([
-      { uid: 'hourly@test', kind: 'truncated', message: expect.stringMatching(/^Only the first 5,000 occurrences/) },
+      {
+        uid: 'hourly@test',
+        kind: 'truncated',
+        message: expect.stringMatching(/^Only the first 5,000 occurrences/),
+      },
     ]);
   });
 
   it('bounds a rule with 1,440 instances a day by its first 5,000, in a worker killed at the deadline', async () => {
     const text = cal(
-      vevent('dense@test', 'DTSTART:20250301T000000Z', `RRULE:FREQ=DAILY;BYHOUR=${range(24)};BYMINUTE=${range(60)}`),
+      vevent(
+        'dense@test',
+        'DTSTART:20250301T000000Z',
+        `RRULE:FREQ=DAILY;BYHOUR=${range(24)};BYMINUTE=${range(60)}`,
+      ),
     );
-    const { elapsedMs, result } = await runWithDeadline({ op: 'parseICalendarFeed', text, window: YEAR }, DEADLINE_MS);
+    const { elapsedMs, result } = await runWithDeadline(
+      { op: 'parseICalendarFeed', text, window: YEAR },
+      DEADLINE_MS,
+    );
     const { objects, spans, problems } = result as FeedSummary;
     expect(objects).toEqual({ 'dense@test': MAX_OCCURRENCES_PER_SERIES });
     expect(spans['dense@test']).toEqual(['2025-03-01T00:00:00.000Z', '2025-03-04T11:19:00.000Z']);
@@ -72,7 +88,11 @@ describe('occurrences per series', () => {
   it('walks a COUNT from a DTSTART long ago, but not one that would take too long to reach the window', () => {
     const text = cal(
       vevent('weekly@test', 'DTSTART:20000103T090000Z', 'RRULE:FREQ=WEEKLY;COUNT=2000'),
-      vevent('endless@test', 'DTSTART:20000101T000000Z', `RRULE:FREQ=DAILY;BYHOUR=${range(24)};COUNT=1000000`),
+      vevent(
+        'endless@test',
+        'DTSTART:20000101T000000Z',
+        `RRULE:FREQ=DAILY;BYHOUR=${range(24)};COUNT=1000000`,
+      ),
     );
     const feed = parseICalendarFeed(text, MARCH);
     expect(feed.objects.get('weekly@test')?.occurrences.map((o) => o.start.toISOString())).toEqual([
@@ -94,12 +114,25 @@ describe('occurrences per series', () => {
       exdates.push(new Date(day).toISOString().slice(0, 10).replaceAll('-', ''));
     }
     const lines = [];
-    for (let i = 0; i < exdates.length; i += 1000) lines.push(`EXDATE;VALUE=DATE:${exdates.slice(i, i + 1000).join(',')}`);
+    for (let i = 0; i < exdates.length; i += 1000)
+      lines.push(`EXDATE;VALUE=DATE:${exdates.slice(i, i + 1000).join(',')}`);
     const text = cal(
-      vevent('daily@test', 'DTSTART;VALUE=DATE:20250301', 'RRULE:FREQ=DAILY', 'EXDATE;VALUE=DATE:20250305', ...lines),
+      vevent(
+        'daily@test',
+        'DTSTART;VALUE=DATE:20250301',
+        'RRULE:FREQ=DAILY',
+        'EXDATE;VALUE=DATE:20250305',
+        ...lines,
+      ),
     );
-    const window = { start: YEAR.start, end: new Date(Date.parse(YEAR.start) + 5_000 * 86_400_000).toISOString() };
-    const { elapsedMs, result } = await runWithDeadline({ op: 'parseICalendarFeed', text, window }, DEADLINE_MS);
+    const window = {
+      start: YEAR.start,
+      end: new Date(Date.parse(YEAR.start) + 5_000 * 86_400_000).toISOString(),
+    };
+    const { elapsedMs, result } = await runWithDeadline(
+      { op: 'parseICalendarFeed', text, window },
+      DEADLINE_MS,
+    );
     expect((result as FeedSummary).objects).toEqual({ 'daily@test': 4_999 });
     expect(elapsedMs).toBeLessThan(1_000);
   });
@@ -126,7 +159,11 @@ describe('occurrences per calendar', () => {
     const feed = parseICalendarFeed(text, MARCH, { maxOccurrences: 7 });
     expect(feed.objects.get('daily@test')?.occurrences).toHaveLength(7);
     expect(feed.problems).toEqual([
-      { uid: 'daily@test', kind: 'truncated', message: expect.stringContaining('the calendar reached its cap') },
+      {
+        uid: 'daily@test',
+        kind: 'truncated',
+        message: expect.stringContaining('the calendar reached its cap'),
+      },
     ]);
     expect(expandICalendar(text, MARCH, { maxOccurrences: 0 }).get('daily@test')).toEqual([]);
   });
@@ -134,7 +171,11 @@ describe('occurrences per calendar', () => {
   it('stops generating recurrences past the calendar budget and says which series it left out', () => {
     // Each walks 19,000 hourly instances from 2023 to end early on 2025-03-02.
     const series = Array.from({ length: 20 }, (_, i) =>
-      vevent(`walk-${i}@test`, 'DTSTART:20230101T000000Z', `RRULE:FREQ=DAILY;BYHOUR=${range(24)};COUNT=19000`),
+      vevent(
+        `walk-${i}@test`,
+        'DTSTART:20230101T000000Z',
+        `RRULE:FREQ=DAILY;BYHOUR=${range(24)};COUNT=19000`,
+      ),
     );
     const feed = parseICalendarFeed(cal(...series), MARCH);
     const expanded = Math.floor(MAX_RECURRENCE_STEPS_PER_CALENDAR / 19_000);

@@ -271,6 +271,17 @@ describe('the embedded PostgreSQL without user namespaces (as root: the OS user 
       } finally {
         await server.stop();
       }
+      // A cluster that belongs to that user (as earlier versions made them) keeps running as it,
+      // even where user namespaces would work.
+      const again = await startEmbeddedPostgres(dataDir, port);
+      try {
+        const client = new pg.Client({ connectionString: again.url });
+        await client.connect();
+        expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+        await client.end();
+      } finally {
+        await again.stop();
+      }
       expect(readdirSync(dataDir).filter((name) => name.includes('password'))).toEqual([]);
       expect(leftovers()).toEqual(before);
     },

@@ -267,7 +267,10 @@ describe('unreachable servers', () => {
     allowed.handle = () => undefined; // never answers
     const errors = await Promise.all(
       [closed, 'http://calbridge-test.invalid/', allowed.url].map((url) =>
-        get(client('allow'), url, { timeoutMs: 300 }).catch((e: unknown) => e as Error),
+        get(client('allow'), url, { timeoutMs: 300 }).then(
+          () => new Error(`${url} answered`),
+          (e: unknown) => e as Error,
+        ),
       ),
     );
     for (const error of errors) {

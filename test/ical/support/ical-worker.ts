@@ -28,7 +28,11 @@ const started = performance.now();
 let result: unknown;
 if (task.op === 'parseContentLine') {
   const line = parseContentLine(task.line);
-  result = line && { name: line.name, params: Object.fromEntries(line.params), valueLength: line.value.length };
+  result = line && {
+    name: line.name,
+    params: Object.fromEntries(line.params),
+    valueLength: line.value.length,
+  };
 } else {
   const window = { start: new Date(task.window.start), end: new Date(task.window.end) };
   const feed = parseICalendarFeed(task.text, window);

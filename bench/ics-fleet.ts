@@ -1,0 +1,244 @@
+/**
+ * Fleet scale: 1,000 ICS connections polling a local feed server through real connection workflows
+ * on ONE worker process (worker/main.ts, as deployed, with a prebuilt workflow bundle), against a
+ * Temporal dev server and PostgreSQL. Goals: worker RSS ≤ 300 MB; a poll cycle of 1,000 unchanged
+ * feeds ≤ 10 s of worker CPU.
+ *
+ * Method: every connection first imports its feed (20 events); then, with every feed unchanged (the
+ * feed server answers 304 to the stored ETag), the worker's CPU time (/proc utime + stime) and the
+ * Temporal server's are read across a measuring span of at least one poll interval
+ * (ICS_POLL_SECONDS shortened to `pollSeconds`), and scaled to one poll per connection by the feed
+ * requests counted in that span. A run's history after a week is computed, not waited for: history
+ * events per poll (measured on sampled runs across the span) × polls per week at the default
+ * ICS_POLL_SECONDS (900 s), on top of the history the run had after its first import; a run
+ * continues as new at WORKFLOW_HISTORY_LIMIT, so that is what one run ever reaches. Prints one JSON
+ * object (one line).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { startConnectionRun } from '../connections/runs.ts';
+import { loadConfig } from '../platform/config.ts';
+import { generateIcsFeed } from '../test/support/generate-ics.ts';
+import { startIcsServer } from '../test/support/ics-server.ts';
+import { seedConnection } from '../test/support/seed.ts';
+import { freePort } from '../worker/local/ports.ts';
+import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
+import { repoRoot, resolveTemporalCli } from '../worker/local/tools.ts';
+import { buildWorkflowBundle } from '../worker/worker.ts';
+import { statusQuery } from '../workflows/connection.ts';
+import { benchDatabase, round } from './support.ts';
+
+const EVENTS_PER_FEED = 20;
+const DEFAULT_POLL_SECONDS = 900;
+const WEEK_SECONDS = 7 * 86_400;
+const HISTORY_SAMPLE = 20;
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export async function benchIcsFleet(connections = 1000, pollSeconds = 60) {
+  const db = await benchDatabase();
+  const feeds = await startIcsServer();
+  const temporal = await startTemporalDevServer({
+    cliPath: await resolveTemporalCli(),
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+    namespace: 'default',
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'calbridge-fleet-'));
+  let worker: ChildProcess | null = null;
+  const temporalConnection = await Connection.connect({ address: temporal.address });
+  try {
+    const bundlePath = path.join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
+    const env = {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: dir,
+      DATABASE_URL: db.config.DATABASE_URL as string,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: 'fleet',
+      ADMIN_TOKEN: randomBytes(24).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ICS_POLL_SECONDS: String(pollSeconds),
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+    };
+    const config = loadConfig(env, { generateSecrets: false });
+
+    const seeded: { connectionId: string; workflowId: string }[] = [];
+    for (let i = 0; i < connections; i++) {
+      feeds.setFeed(`/feed-${i}.ics`, generateIcsFeed(EVENTS_PER_FEED, { start: new Date(), seed: i + 1 }));
+      const { connectionId } = await seedConnection(db.orm, config, {
+        provider: 'ics',
+        serverUrl: null,
+        credentials: { url: feeds.url(`/feed-${i}.ics`) },
+        externalId: 'ics:feed',
+      });
+      seeded.push({ connectionId, workflowId: `connection/${connectionId}` });
+    }
+
+    worker = spawn(process.execPath, [path.join(repoRoot, 'worker', 'main.ts')], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let workerLog = '';
+    for (const stream of [worker.stdout, worker.stderr]) {
+      stream?.on('data', (chunk: Buffer) => {
+        workerLog = (workerLog + chunk.toString()).slice(-4000);
+      });
+    }
+    await new Promise<void>((resolve, reject) => {
+      worker?.once('message', () => resolve());
+      worker?.once('exit', (code) => reject(new Error(`The worker exited (${code}):\n${workerLog}`)));
+    });
+    const workerPid = worker.pid as number;
+    const temporalPid = temporal.process.pid as number;
+
+    const client = new Client({ connection: temporalConnection, namespace: 'default' });
+    const importStarted = performance.now();
+    for (let i = 0; i < seeded.length; i += 50) {
+      await Promise.all(
+        seeded.slice(i, i + 50).map(async ({ connectionId, workflowId }) => {
+          const [row] = await db.orm.em
+            .fork()
+            .execute<{ user_id: string }[]>('select user_id from calendar_connections where id = ?', [
+              connectionId,
+            ]);
+          await startConnectionRun(client, config, {
+            id: connectionId,
+            userId: row?.user_id ?? randomUUID(),
+            provider: 'ics',
+            status: 'importing',
+            workflowId,
+          });
+        }),
+      );
+    }
+    await until(
+      async () =>
+        (await count(db, "select count(*)::int as n from calendar_connections where status = 'active'")) ===
+        connections,
+      240_000,
+      () => `initial imports did not finish; worker said:\n${workerLog}`,
+    );
+    const initialImportMs = performance.now() - importStarted;
+    const importedEvents = await count(db, 'select count(*)::int as n from imported_events');
+
+    // Steady state: every feed unchanged. Measure across at least one poll interval.
+    const sample = seeded.slice(0, HISTORY_SAMPLE).map((s) => client.workflow.getHandle(s.workflowId));
+    const before = await Promise.all(sample.map(historyAndPasses));
+    const feedRequestsBefore = feeds.requests.length;
+    const cpuBefore = { worker: cpuSeconds(workerPid), temporal: cpuSeconds(temporalPid) };
+    const spanStarted = performance.now();
+    await new Promise((r) => setTimeout(r, Math.max(pollSeconds * 1000 * 1.25, 30_000)));
+    const polls = feeds.requests.length - feedRequestsBefore;
+    const cpu = {
+      worker: cpuSeconds(workerPid) - cpuBefore.worker,
+      temporal: cpuSeconds(temporalPid) - cpuBefore.temporal,
+    };
+    const spanMs = performance.now() - spanStarted;
+    const after = await Promise.all(sample.map(historyAndPasses));
+    const notModified = feeds.requests
+      .slice(feedRequestsBefore)
+      .filter((r) => r.headers['if-none-match'] !== undefined).length;
+
+    const eventsPerPoll = median(
+      after.map((a, i) => {
+        const b = before[i] as { history: number; passes: number };
+        return a.passes > b.passes ? (a.history - b.history) / (a.passes - b.passes) : Number.NaN;
+      }),
+    );
+    const historyAfterImport = median(before.map((b) => b.history));
+    const pollsPerWeek = WEEK_SECONDS / DEFAULT_POLL_SECONDS;
+    const historyAfterWeek = Math.round(historyAfterImport + eventsPerPoll * pollsPerWeek);
+    const memory = memoryOf(workerPid);
+    const [size] = await db.orm.em
+      .fork()
+      .execute<{ bytes: string }[]>('select pg_database_size(current_database())::text as bytes');
+
+    return {
+      benchmark: 'ics_fleet',
+      connections,
+      eventsPerFeed: EVENTS_PER_FEED,
+      importedEvents,
+      initialImportMs: round(initialImportMs),
+      pollSeconds,
+      measuredSpanMs: round(spanMs),
+      pollsInSpan: polls,
+      conditionalPollsInSpan: notModified,
+      workerCpuSecondsPerPollCycle: round((cpu.worker * connections) / Math.max(polls, 1), 2),
+      goalWorkerCpuSecondsPerPollCycle: 10,
+      temporalServerCpuSecondsPerPollCycle: round((cpu.temporal * connections) / Math.max(polls, 1), 2),
+      workerRssMb: round(memory.rssKb / 1024),
+      workerPeakRssMb: round(memory.peakKb / 1024),
+      goalWorkerRssMb: 300,
+      postgresDatabaseMb: round(Number(size?.bytes ?? 0) / 1024 / 1024),
+      historyEventsPerPoll: eventsPerPoll,
+      historyAfterFirstImport: historyAfterImport,
+      pollsPerWeekAtDefaultInterval: pollsPerWeek,
+      historyAfterWeekUncapped: historyAfterWeek,
+      workflowHistoryLimit: config.WORKFLOW_HISTORY_LIMIT,
+      runHistoryAfterWeek: Math.min(historyAfterWeek, config.WORKFLOW_HISTORY_LIMIT),
+      runsPerWeek: Math.ceil(historyAfterWeek / config.WORKFLOW_HISTORY_LIMIT),
+    };
+  } finally {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((r) => worker?.once('exit', r));
+      worker.kill('SIGTERM');
+      const force = setTimeout(() => worker?.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(force);
+    }
+    await temporalConnection.close();
+    await temporal.stop();
+    await feeds.stop();
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function historyAndPasses(handle: ReturnType<Client['workflow']['getHandle']>) {
+  const [description, status] = await Promise.all([handle.describe(), handle.query(statusQuery)]);
+  return { history: description.historyLength, passes: status.passes };
+}
+
+async function count(db: Awaited<ReturnType<typeof benchDatabase>>, sql: string): Promise<number> {
+  const [row] = await db.orm.em.fork().execute<{ n: number }[]>(sql);
+  return row?.n ?? 0;
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(what());
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** User + system CPU of a process so far (its threads included), from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+function memoryOf(pid: number): { rssKb: number; peakKb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0);
+  return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM') };
+}
+
+function median(values: number[]): number {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+if (import.meta.main) {
+  console.log(
+    JSON.stringify(await benchIcsFleet(Number(process.argv[2] ?? 1000), Number(process.argv[3] ?? 60))),
+  );
+}
