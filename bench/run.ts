@@ -5,8 +5,11 @@
  * each line's fields mean. Exits 1 when a benchmark failed (its line then has `error`), 2 on an
  * unknown name.
  */
+import { benchBooking } from './booking.ts';
 import { benchCalDavBackfill } from './caldav-backfill.ts';
+import { benchIcsFleet } from './ics-fleet.ts';
 import { benchIcsImport } from './ics-import.ts';
+import { benchSlotsCompute } from './slots-compute.ts';
 
 // Results only: anything else that writes to stdout while a benchmark runs (a library's console.log)
 // goes to stderr.
@@ -20,6 +23,9 @@ const benches: Record<string, () => Promise<object>> = {
   ics_parse_and_import: () => benchIcsImport(5000),
   caldav_backfill_radicale: () => benchCalDavBackfill('radicale', 2000),
   caldav_backfill_xandikos: () => benchCalDavBackfill('xandikos', 2000),
+  ics_fleet: () => benchIcsFleet({ connections: 1000 }),
+  slots_compute: () => benchSlotsCompute(),
+  booking: () => benchBooking(),
 };
 
 const wanted = process.argv.slice(2);

@@ -34,9 +34,12 @@ function zonedLine(line: string, zone: string): string | null {
   const property = parseContentLine(line);
   if (!property || nonEmpty(property.params.get('TZID')) !== null) return null;
   const valueType = property.params.get('VALUE')?.toUpperCase();
-  if (valueType === 'DATE' || valueType === 'PERIOD') return null;
+  if (valueType === 'DATE') return null;
   const values = property.value.split(',').map((v) => v.trim());
-  const floating = values.filter((v) => FLOATING_DATE_TIME.test(v));
+  // A PERIOD (RDATE) is floating when its start is; its end or duration follows the same TZID.
+  const isFloating = (v: string) =>
+    FLOATING_DATE_TIME.test(valueType === 'PERIOD' ? (v.split('/')[0] ?? '') : v);
+  const floating = values.filter(isFloating);
   if (floating.length === 0) return null;
   const params = [...property.params]
     .filter(([name]) => name !== 'TZID')
@@ -44,6 +47,6 @@ function zonedLine(line: string, zone: string): string | null {
     .join('');
   const zoned = `${property.name}${params};TZID=${quoteParam(zone)}:${floating.join(',')}`;
   // A list mixing floating and other values (EXDATE, RDATE) becomes two properties of the same name.
-  const others = values.filter((v) => !FLOATING_DATE_TIME.test(v));
+  const others = values.filter((v) => !isFloating(v));
   return others.length === 0 ? zoned : `${property.name}${params}:${others.join(',')}\n${zoned}`;
 }

@@ -159,7 +159,11 @@ function isUidConflict(response: Exchange): boolean {
 
 /** RFC 4791 5.3.2.1: CALDAV:no-uid-conflict SHOULD name the resource that has the UID (Radicale's does not). */
 function uidConflictHref(response: Exchange): string | null {
-  const inside = /no-uid-conflict[^>]*>([\s\S]*?)<\/[^>]*no-uid-conflict>/i.exec(response.body)?.[1] ?? '';
+  // The server's bytes: these patterns backtrack, so they see a short excerpt, anchored at the element
+  // (a whole 64 KiB error body of "</" took seconds). A real element is far shorter; else findByUid.
+  const at = response.body.search(/no-uid-conflict/i);
+  const excerpt = at < 0 ? '' : response.body.slice(at, at + 2048);
+  const inside = /^no-uid-conflict[^>]*>([\s\S]*?)<\/[^>]*no-uid-conflict>/i.exec(excerpt)?.[1] ?? '';
   const href = /<(?:[A-Za-z0-9_-]+:)?href[^>]*>([^<]+)</i.exec(inside)?.[1]?.trim();
   return href ? decodeXmlText(href) : null;
 }

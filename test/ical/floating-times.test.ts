@@ -59,7 +59,7 @@ describe('floating times', () => {
     expect(utc.floatingTimeZone).toBe('UTC');
   });
 
-  it('keep their local time across DST in a recurring series, with floating EXDATE, RECURRENCE-ID and UNTIL', async () => {
+  it('keep their local time across DST in a recurring series, with floating EXDATE, RDATE, RECURRENCE-ID and UNTIL', async () => {
     const text = cal(
       'BEGIN:VEVENT',
       'UID:weekly@test',
@@ -69,6 +69,7 @@ describe('floating times', () => {
       // The 24th is the last one; the 17th is deleted (in a list mixing floating and UTC values).
       'RRULE:FREQ=WEEKLY;UNTIL=20250324T090000',
       'EXDATE:20250317T090000,20250101T000000Z',
+      'RDATE;VALUE=PERIOD:20250326T090000/PT1H',
       'END:VEVENT',
       'BEGIN:VEVENT',
       'UID:weekly@test',
@@ -81,7 +82,12 @@ describe('floating times', () => {
     const run = await onEveryHost(text, { floatingTimeZone: 'America/New_York' });
     // US DST starts on 2025-03-09: 09:00 is 14:00Z before it and 13:00Z after.
     expect(run.starts).toEqual({
-      'weekly@test': ['2025-03-03T14:00:00.000Z', '2025-03-10T15:30:00.000Z', '2025-03-24T13:00:00.000Z'],
+      'weekly@test': [
+        '2025-03-03T14:00:00.000Z',
+        '2025-03-10T15:30:00.000Z',
+        '2025-03-24T13:00:00.000Z',
+        '2025-03-26T13:00:00.000Z',
+      ],
     });
     expect(run.problems).toEqual([]);
   });

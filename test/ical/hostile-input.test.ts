@@ -8,8 +8,8 @@ import { MAX_CONTENT_LINE_LENGTH } from '../../ical/limits.ts';
 import { runWithDeadline } from './support/deadline.ts';
 import type { FeedSummary } from './support/ical-worker.ts';
 
-/** Generous for a 2-core machine under load; the fixed code needs a few milliseconds. */
-const DEADLINE_MS = 5_000;
+/** Wall time before the worker is killed: generous for a loaded 2-core machine. The assertions are on CPU time. */
+const DEADLINE_MS = 10_000;
 const WINDOW = { start: '2025-03-01T00:00:00Z', end: '2025-04-01T00:00:00Z' };
 
 function cal(...lines: string[]): string {
@@ -39,21 +39,21 @@ const HOSTILE_LINES: Record<string, string> = {
 describe('hostile content lines, each in a worker killed at the deadline', () => {
   for (const [name, line] of Object.entries(HOSTILE_LINES)) {
     it(`parses "${name}" (${line.length} bytes) in linear time`, async () => {
-      const { elapsedMs, result } = await runWithDeadline({ op: 'parseContentLine', line }, DEADLINE_MS);
+      const { cpuMs, result } = await runWithDeadline({ op: 'parseContentLine', line }, DEADLINE_MS);
       expect(result).toBeNull();
-      expect(elapsedMs).toBeLessThan(1_000);
+      expect(cpuMs).toBeLessThan(1_000);
     });
   }
 
   it('a 170-byte feed with such a line in an event imports the rest at once', async () => {
     const text = cal(...vevent('hostile@test', `X-HOSTILE;A=${','.repeat(64)}"`), ...vevent('fine@test'));
     expect(text.length).toBeLessThan(400);
-    const { elapsedMs, result } = await runWithDeadline(
+    const { cpuMs, result } = await runWithDeadline(
       { op: 'parseICalendarFeed', text, window: WINDOW },
       DEADLINE_MS,
     );
     expect((result as FeedSummary).objects).toEqual({ 'hostile@test': 1, 'fine@test': 1 });
-    expect(elapsedMs).toBeLessThan(1_000);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 
   it('the same line among calendar properties and inside a VTIMEZONE', async () => {
@@ -72,12 +72,12 @@ describe('hostile content lines, each in a worker killed at the deadline', () =>
       'END:VTIMEZONE',
       ...vevent('fine@test'),
     );
-    const { elapsedMs, result } = await runWithDeadline(
+    const { cpuMs, result } = await runWithDeadline(
       { op: 'parseICalendarFeed', text, window: WINDOW },
       DEADLINE_MS,
     );
     expect((result as FeedSummary).objects).toEqual({ 'fine@test': 1 });
-    expect(elapsedMs).toBeLessThan(1_000);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 });
 
@@ -87,7 +87,7 @@ describe('content lines over the length cap', () => {
     const long = `DESCRIPTION:${'x'.repeat(MAX_CONTENT_LINE_LENGTH)}`;
     const folded = long.match(/.{1,74}/g)?.join('\r\n ') ?? '';
     const text = cal(...vevent('long@test', folded), ...vevent('fine@test'));
-    const { elapsedMs, result } = await runWithDeadline(
+    const { cpuMs, result } = await runWithDeadline(
       { op: 'parseICalendarFeed', text, window: WINDOW },
       DEADLINE_MS,
     );
@@ -96,7 +96,7 @@ describe('content lines over the length cap', () => {
     expect(problems).toEqual([
       { uid: 'long@test', kind: 'unreadable', message: expect.stringMatching(/longer than/) },
     ]);
-    expect(elapsedMs).toBeLessThan(1_000);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 
   it('reads a line of exactly the cap', async () => {
@@ -110,7 +110,7 @@ describe('content lines over the length cap', () => {
 
   it('survives a feed that is one 8 MiB line', async () => {
     const text = `BEGIN:VCALENDAR\r\nX-JUNK:${'y'.repeat(8 * 1024 * 1024)}\r\n${vevent('fine@test').join('\r\n')}\r\nEND:VCALENDAR\r\n`;
-    const { elapsedMs, result } = await runWithDeadline(
+    const { cpuMs, result } = await runWithDeadline(
       { op: 'parseICalendarFeed', text, window: WINDOW },
       DEADLINE_MS,
     );
@@ -119,6 +119,6 @@ describe('content lines over the length cap', () => {
     expect(problems).toEqual([
       { uid: null, kind: 'unreadable', message: expect.stringMatching(/longer than/) },
     ]);
-    expect(elapsedMs).toBeLessThan(1_000);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 });

@@ -17,7 +17,7 @@ const MARCH: TimeWindow = { start: new Date('2025-03-01T00:00:00Z'), end: new Da
 const YEAR = { start: '2025-03-01T00:00:00Z', end: '2026-03-01T00:00:00Z' };
 const YEAR_WINDOW: TimeWindow = { start: new Date(YEAR.start), end: new Date(YEAR.end) };
 const HOUR = 3_600_000;
-const DEADLINE_MS = 5_000;
+const DEADLINE_MS = 10_000;
 
 function cal(...components: string[]): string {
   return `${['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Calbridge//Tests//EN', ...components, 'END:VCALENDAR'].join('\r\n')}\r\n`;
@@ -58,7 +58,7 @@ describe('occurrences per series', () => {
         `RRULE:FREQ=DAILY;BYHOUR=${range(24)};BYMINUTE=${range(60)}`,
       ),
     );
-    const { elapsedMs, result } = await runWithDeadline(
+    const { cpuMs, result } = await runWithDeadline(
       { op: 'parseICalendarFeed', text, window: YEAR },
       DEADLINE_MS,
     );
@@ -66,7 +66,7 @@ describe('occurrences per series', () => {
     expect(objects).toEqual({ 'dense@test': MAX_OCCURRENCES_PER_SERIES });
     expect(spans['dense@test']).toEqual(['2025-03-01T00:00:00.000Z', '2025-03-04T11:19:00.000Z']);
     expect(problems).toEqual([{ uid: 'dense@test', kind: 'truncated', message: expect.any(String) }]);
-    expect(elapsedMs).toBeLessThan(1_000);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 
   it('reports FREQ=SECONDLY and FREQ=MINUTELY as not expanded, whatever the interval', () => {
@@ -129,12 +129,9 @@ describe('occurrences per series', () => {
       start: YEAR.start,
       end: new Date(Date.parse(YEAR.start) + 5_000 * 86_400_000).toISOString(),
     };
-    const { elapsedMs, result } = await runWithDeadline(
-      { op: 'parseICalendarFeed', text, window },
-      DEADLINE_MS,
-    );
+    const { cpuMs, result } = await runWithDeadline({ op: 'parseICalendarFeed', text, window }, DEADLINE_MS);
     expect((result as FeedSummary).objects).toEqual({ 'daily@test': 4_999 });
-    expect(elapsedMs).toBeLessThan(1_000);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 });
 

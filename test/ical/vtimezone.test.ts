@@ -78,13 +78,13 @@ describe('VTIMEZONE rules', () => {
       ...vevent('before@test', 'DTSTART;TZID=Office Time:20250305T100000'),
       ...vevent('after@test', 'DTSTART;TZID=Office Time:20250331T100000'),
     );
-    const { elapsedMs, result } = await runWithDeadline(
+    const { cpuMs, result } = await runWithDeadline(
       {
         op: 'parseICalendarFeed',
         text,
         window: { start: '2025-03-01T00:00:00Z', end: '2025-04-01T00:00:00Z' },
       },
-      5_000,
+      10_000,
     );
     const { spans, problems } = result as FeedSummary;
     // The last Sunday of March 2025 is the 30th: +01:00 before it, +02:00 after.
@@ -93,7 +93,7 @@ describe('VTIMEZONE rules', () => {
       'after@test': ['2025-03-31T08:00:00.000Z', '2025-03-31T08:00:00.000Z'],
     });
     expect(problems).toEqual([]);
-    expect(elapsedMs).toBeLessThan(1_000);
+    expect(cpuMs).toBeLessThan(1_000);
   });
 
   it.each([

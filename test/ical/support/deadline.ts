@@ -3,8 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { IcalTask } from './ical-worker.ts';
 
 export interface TimedResult {
-  /** Time of the operation itself, measured inside the worker. */
-  elapsedMs: number;
+  /** CPU time of the operation itself, on the worker's thread. */
+  cpuMs: number;
   result: unknown;
 }
 
@@ -29,7 +29,7 @@ export function runWithDeadline(task: IcalTask, deadlineMs: number): Promise<Tim
           );
         }, deadlineMs);
       } else {
-        finish(() => resolve({ elapsedMs: message.elapsedMs, result: message.result }));
+        finish(() => resolve({ cpuMs: message.cpuMs, result: message.result }));
       }
     });
     worker.on('error', (error) => finish(() => reject(error)));
