@@ -29,7 +29,10 @@ export async function applyPage(
 ): Promise<{ upserted: number; removed: number }> {
   const { calendarId, generation } = target;
   return rootEm.transactional(async (em) => {
-    const warnings = [...(page.warnings ?? [])];
+    const warnings: CalendarWarning[] = [
+      ...(page.warnings ?? []),
+      ...page.upserts.flatMap((o) => (o.warnings ?? []).map((w) => ({ ...w, objectKey: o.key }))),
+    ];
     let upserted = 0;
     let removed = 0;
     if (page.upserts.length) upserted = await upsertObjects(em, target, page.upserts, warnings);
@@ -76,7 +79,11 @@ async function recordWarnings(
     [calendarId],
   );
   const current = row?.warnings ?? [];
-  const settled = new Set(change.settled);
+  // An object's new warnings replace its old ones, whatever else the page did.
+  const settled = new Set([
+    ...change.settled,
+    ...change.raised.flatMap((w) => (w.objectKey === null ? [] : [w.objectKey])),
+  ]);
   const raisedCalendarWide = change.raised.some((w) => w.objectKey === null);
   const kept = current.filter((w) =>
     w.objectKey === null ? !(change.calendarWide || raisedCalendarWide) : !settled.has(w.objectKey),

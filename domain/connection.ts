@@ -22,10 +22,16 @@ export type ImportedEventStatus = (typeof IMPORTED_EVENT_STATUSES)[number];
 
 /**
  * Why part of a calendar was not imported as the provider has it: an object that could not be
- * read, a series cut at the occurrence cap, a rule that cannot be expanded, a value the database
- * refused. The rest of the calendar imports; the user sees these beside the calendar.
+ * read, a series cut at the occurrence cap, a rule that cannot be expanded, a time zone that could
+ * not be read (UTC was used), a value the database refused. The rest of the calendar imports; the user sees these beside the calendar.
  */
-export const CALENDAR_WARNING_KINDS = ['unreadable', 'truncated', 'unexpandable', 'rejected'] as const;
+export const CALENDAR_WARNING_KINDS = [
+  'unreadable',
+  'truncated',
+  'unexpandable',
+  'time-zone',
+  'rejected',
+] as const;
 export type CalendarWarningKind = (typeof CALENDAR_WARNING_KINDS)[number];
 
 export interface CalendarWarning {

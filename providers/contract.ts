@@ -35,6 +35,8 @@ export interface SourceObject {
   /** Version tag used to skip unchanged objects on a later full listing (CalDAV ETag); null if none. */
   etag: string | null;
   occurrences: Occurrence[];
+  /** Why this object imported in part or not at all (unreadable, truncated, ...); none when whole. */
+  warnings?: Omit<CalendarWarning, 'objectKey'>[];
 }
 
 /**
@@ -61,7 +63,7 @@ export interface ChangePage {
   cursor: SyncCursor;
   /** True on the last page: after it the calendar is in sync as of `cursor`. */
   complete: boolean;
-  /** Objects of this page imported in part or not at all, and why (the rest imports). */
+  /** Calendar-wide warnings (objectKey null), or ones about objects this page does not upsert. */
   warnings?: CalendarWarning[];
 }
 

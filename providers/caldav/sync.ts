@@ -31,7 +31,7 @@
 
 import type { Occurrence, TimeWindow } from '../../domain/calendar.ts';
 import { ICalendarError } from '../../ical/errors.ts';
-import { expandICalendar } from '../../ical/normalize.ts';
+import { parseICalendarFeed } from '../../ical/normalize.ts';
 import type { ChangePage, FetchChangesInput, SourceObject, SyncCursor } from '../contract.ts';
 import { CursorExpiredError, InvalidDataError, NotFoundError } from '../errors.ts';
 import { ResponseTooLargeError } from '../outbound/errors.ts';
@@ -512,14 +512,23 @@ function sourceObject(
   floatingTimeZone?: string,
 ): SourceObject {
   let occurrences: Occurrence[] = [];
+  let warnings: SourceObject['warnings'] = [];
   try {
-    occurrences = [...expandICalendar(data, window, { floatingTimeZone }).values()].flat();
+    const parsed = parseICalendarFeed(data, window, { floatingTimeZone });
+    occurrences = [...parsed.objects.values()].flatMap((o) => o.occurrences);
+    warnings = parsed.problems.map((p) => ({ kind: p.kind, message: p.message }));
   } catch (error) {
-    // One unreadable resource must not stop the calendar's sync; it imports as nothing, and its
-    // window-tagged version makes the next listing with another window try it again.
+    // One unreadable resource must not stop the calendar's sync; it imports as nothing (and says
+    // so), and its window-tagged version makes the next listing with another window try it again.
     if (!(error instanceof ICalendarError)) throw error;
+    warnings = [{ kind: 'unreadable', message: error.message.slice(0, 200) }];
   }
-  return { key, etag: versionTag(davEtag, occurrences, window), occurrences };
+  return {
+    key,
+    etag: versionTag(davEtag, occurrences, window),
+    occurrences,
+    ...(warnings.length ? { warnings } : {}),
+  };
 }
 
 /** See the file comment: the plain ETag only where the expansion cannot depend on the window. */

@@ -157,8 +157,10 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
         .digest('hex')
         .slice(0, 32);
       if (input.known.get(uid) === etag) unchanged.push(uid);
-      else upserts.push({ key: uid, etag, occurrences: object.occurrences });
+      else
+        upserts.push({ key: uid, etag, occurrences: object.occurrences, warnings: warningsOf(parsed, uid) });
     }
+    const calendarWide = warningsOf(parsed, null).map((w) => ({ ...w, objectKey: null }));
     const cursor = cursorOf({ etag: result.etag, lastModified: result.lastModified, fetchedAt, window });
     const pages = Math.max(1, Math.ceil(upserts.length / ICS_PAGE_OBJECTS));
     for (let page = 0; page < pages; page++) {
@@ -170,9 +172,15 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
         removed: [],
         cursor: last ? cursor : { phase: 'full' },
         complete: last,
+        ...(last && calendarWide.length ? { warnings: calendarWide } : {}),
       };
     }
   }
+}
+
+/** The feed's problems about one object (or, with null, about the calendar as a whole). */
+function warningsOf(feed: ICalendarFeed, uid: string | null) {
+  return feed.problems.filter((p) => p.uid === uid).map((p) => ({ kind: p.kind, message: p.message }));
 }
 
 function resolveFeed(conn: ProviderConnection): Feed {

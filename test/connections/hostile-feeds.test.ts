@@ -84,4 +84,51 @@ describe('hostile feed content', () => {
       'Event 3',
     ]);
   });
+
+  it('shows a rule it cannot expand as a warning beside the calendar, and imports the rest', async () => {
+    const secondly = vevent('every-second@t', 1, 'Heartbeat').replace(
+      'END:VEVENT',
+      'RRULE:FREQ=SECONDLY\r\nEND:VEVENT',
+    );
+    const body = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//hostile//EN',
+      secondly,
+      vevent('fine@t', 2, 'Fine'),
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+    feeds.setFeed('/secondly.ics', body);
+    const user = await platform.createUser();
+    const created = await platform.request('POST', '/v1/connections', {
+      token: user.token,
+      body: { provider: 'ics', url: feeds.url('/secondly.ics') },
+    });
+    await platform.request('PUT', `/v1/connections/${created.body.id}/calendars`, {
+      token: user.token,
+      body: { calendars: [{ id: created.body.calendars[0].id, importForAvailability: true }] },
+    });
+    const calendar = await eventually(
+      async () => {
+        const c = (await platform.request('GET', `/v1/connections/${created.body.id}`, { token: user.token }))
+          .body;
+        return c.calendars[0].importStatus === 'ready' ? c.calendars[0] : null;
+      },
+      { what: 'the import' },
+    );
+    expect(calendar.eventCount).toBe(1);
+    expect(calendar.warnings).toEqual([
+      expect.objectContaining({ objectKey: 'every-second@t', kind: 'unexpandable' }),
+    ]);
+    // A second pass over the unchanged feed keeps one warning, not two.
+    await platform.request('POST', `/v1/connections/${created.body.id}/sync`, {
+      token: user.token,
+      body: {},
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = (await platform.request('GET', `/v1/connections/${created.body.id}`, { token: user.token }))
+      .body;
+    expect(again.calendars[0].warnings).toHaveLength(1);
+  });
 });
