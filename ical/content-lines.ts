@@ -23,7 +23,8 @@ function describeNonCalendar(head: string): string {
   if (head === '') return 'the body is empty';
   if (head.startsWith('<')) return 'the body looks like HTML or XML';
   if (head.startsWith('{') || head.startsWith('[')) return 'the body looks like JSON';
-  return `it does not start with BEGIN:VCALENDAR (starts with ${JSON.stringify(head.slice(0, 40))})`;
+  // The body's own bytes are never quoted back: an error message must not echo what a server said.
+  return 'it does not start with BEGIN:VCALENDAR';
 }
 
 /** Unfolded content lines (RFC 5545 3.1), whatever the line endings. */

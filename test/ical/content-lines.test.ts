@@ -74,4 +74,10 @@ describe('assertICalendar', () => {
     );
     expect(() => assertICalendar('BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n')).toThrow(ICalendarError);
   });
+
+  it('never quotes the body back in its message (errors are no window into a server)', () => {
+    expect(() => assertICalendar('internal-admin-password=hunter2\n')).toThrow(
+      new ICalendarError('Not iCalendar data: it does not start with BEGIN:VCALENDAR'),
+    );
+  });
 });
