@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isDataException, pgArray, pgText } from '../db/sql.ts';
 import { type CalendarWarning, MAX_CALENDAR_WARNINGS } from '../domain/connection.ts';
+import { MAX_OCCURRENCES_PER_CALENDAR } from '../ical/limits.ts';
 import type { ChangePage, SourceObject } from '../providers/contract.ts';
 
 /** Where a page's rows go: the calendar, its owner, the current full-sync generation and window. */
@@ -215,6 +216,7 @@ async function writeObjects(
       });
   }
   const keys = objects.map((o) => o.key);
+  await capToCalendarBudget(em, calendarId, keys, cols, warnings);
   // Occurrences that vanished from a changed object (a deleted instance, a shortened series).
   await em.execute(
     `delete from imported_events e
@@ -264,6 +266,34 @@ async function writeObjects(
     ],
   );
   return cols.id.length;
+}
+
+/**
+ * A calendar holds at most MAX_OCCURRENCES_PER_CALENDAR occurrences, however many objects bring
+ * them (a CalDAV calendar is read resource by resource): past it, a page keeps what fits, in order,
+ * and the calendar says it was cut.
+ */
+async function capToCalendarBudget(
+  em: EntityManager,
+  calendarId: string,
+  keys: string[],
+  cols: Record<string, unknown[]>,
+  warnings: CalendarWarning[],
+): Promise<void> {
+  const rows = cols.id!.length;
+  if (rows === 0) return;
+  const [held] = await em.execute<{ n: number }[]>(
+    'select count(*)::int as n from imported_events where calendar_id = ? and object_key <> all(?::text[])',
+    [calendarId, pgArray(keys)],
+  );
+  const room = Math.max(0, MAX_OCCURRENCES_PER_CALENDAR - (held?.n ?? 0));
+  if (rows <= room) return;
+  for (const column of Object.values(cols)) column.length = room;
+  warnings.push({
+    objectKey: null,
+    kind: 'truncated',
+    message: `This calendar has more than ${MAX_OCCURRENCES_PER_CALENDAR} occurrences in the import window; the rest are not imported.`,
+  });
 }
 
 /** Forgets everything imported from a calendar (toggled off, or its connection removed). */

@@ -131,4 +131,69 @@ describe('hostile feed content', () => {
       .body;
     expect(again.calendars[0].warnings).toHaveLength(1);
   });
+
+  it('answers a hostile feed within 2 s while /healthz stays responsive', async () => {
+    // A parameter value that made the old content-line regex backtrack for hours, a repeated
+    // BYMONTH list that made the old VTIMEZONE engine take seconds and gigabytes, and a dense rule.
+    const zone = [
+      'BEGIN:VTIMEZONE',
+      'TZID:Custom/Hostile',
+      'BEGIN:STANDARD',
+      'DTSTART:19701025T030000',
+      `RRULE:FREQ=YEARLY;BYMONTH=${Array.from({ length: 3000 }, () => '10').join(',')};BYDAY=-1SU`,
+      'TZOFFSETFROM:+0200',
+      'TZOFFSETTO:+0100',
+      'END:STANDARD',
+      'END:VTIMEZONE',
+    ].join('\r\n');
+    const hostile = vevent('hostile@t', 1, 'Hostile').replace(
+      'END:VEVENT',
+      `X-HOSTILE;A=${','.repeat(64)}"\r\nEND:VEVENT`,
+    );
+    const dense = vevent('dense@t', 2, 'Dense').replace(
+      'END:VEVENT',
+      'RRULE:FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,5,10,15,20,25,30,35,40,45,50,55\r\nEND:VEVENT',
+    );
+    const zoned = vevent('zoned@t', 3, 'Zoned')
+      .replace(/DTSTART:(\S+)Z/, 'DTSTART;TZID=Custom/Hostile:$1')
+      .replace(/DTEND:(\S+)Z/, 'DTEND;TZID=Custom/Hostile:$1');
+    const body = [
+      'BEGIN:VCALENDAR',
+      'VERSION:2.0',
+      'PRODID:-//hostile//EN',
+      zone,
+      hostile,
+      dense,
+      zoned,
+      vevent('fine@t', 4, 'Fine'),
+      'END:VCALENDAR',
+      '',
+    ].join('\r\n');
+    feeds.setFeed('/hostile.ics', body);
+    const user = await platform.createUser();
+
+    const healthTimes: number[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const t = performance.now();
+        const health = await platform.request('GET', '/healthz');
+        healthTimes.push(performance.now() - t);
+        expect(health.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const started = performance.now();
+    const created = await platform.request('POST', '/v1/connections', {
+      token: user.token,
+      body: { provider: 'ics', url: feeds.url('/hostile.ics') },
+    });
+    const answeredMs = performance.now() - started;
+    polling = false;
+    await poller;
+    expect(created.status).toBe(201);
+    expect(answeredMs).toBeLessThan(2000);
+    expect(healthTimes.length).toBeGreaterThan(0);
+    expect(Math.max(...healthTimes)).toBeLessThan(1000);
+  });
 });

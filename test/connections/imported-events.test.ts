@@ -4,10 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPage, type PageTarget } from '../../connections/imported-events.ts';
 import { recordCalendarListing } from '../../connections/calendars.ts';
+import { applyPage, type PageTarget } from '../../connections/imported-events.ts';
 import { createOrm, type Orm } from '../../db/orm.ts';
 import type { Occurrence } from '../../domain/calendar.ts';
+import { MAX_OCCURRENCES_PER_CALENDAR } from '../../ical/limits.ts';
 import { loadConfig } from '../../platform/config.ts';
 import type { ChangePage, SourceObject } from '../../providers/contract.ts';
 import { testEnv } from '../harness/platform.ts';
@@ -175,5 +176,26 @@ describe('imported events from hostile providers', () => {
       );
     expect(names.length).toBe(200);
     expect(names[0]!.name).toBe('Teamcalendar');
+  });
+
+  it('keeps a calendar within its occurrence budget across objects, and says it was cut', async () => {
+    const target = await calendar();
+    await orm.em.fork().execute(
+      `insert into imported_events (id, calendar_id, user_id, object_key, occurrence_key, uid, start_at, end_at)
+       select gen_random_uuid(), ?, ?, 'bulk-' || i, '', 'u', now(), now() from generate_series(1, ?) as i`,
+      [target.calendarId, target.userId, MAX_OCCURRENCES_PER_CALENDAR - 10],
+    );
+    const series = Array.from({ length: 25 }, (_, i) =>
+      occurrence({
+        occurrenceKey: `k${i}`,
+        start: new Date(Date.UTC(2026, 2, 2 + i, 9)),
+        end: new Date(Date.UTC(2026, 2, 2 + i, 10)),
+      }),
+    );
+    const applied = await applyPage(orm.em.fork(), target, page([object('series', series)]));
+    expect(applied.upserted).toBe(10);
+    expect(await warnings(target.calendarId)).toEqual([
+      expect.objectContaining({ objectKey: null, kind: 'truncated' }),
+    ]);
   });
 });

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailOutbox } from '../../db/entities/index.ts';
-import { emailWorkflowId } from '../../workflows/ids.ts';
 import { freePort } from '../../worker/local/ports.ts';
+import { emailWorkflowId } from '../../workflows/ids.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
 import { asFeed, calendarScenario } from '../support/calendar-scenario.ts';
 import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
