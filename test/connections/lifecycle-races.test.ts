@@ -204,4 +204,28 @@ describe('connection lifecycle races', () => {
       );
     expect(left!.n).toBe(0);
   });
+
+  it('never stores credentials on a connection being removed', async () => {
+    const user = await platform.createUser();
+    const connection = await link(user.token, '/going.ics');
+    expect(
+      (await platform.request('DELETE', `/v1/connections/${connection.id}`, { token: user.token })).status,
+    ).toBe(202);
+    const reconnect = await platform.request('POST', `/v1/connections/${connection.id}/reconnect`, {
+      token: user.token,
+      body: { provider: 'ics', url: feeds.url('/going.ics') },
+    });
+    expect(reconnect.status).toBe(409);
+    expect(reconnect.body.error.code).toBe('invalid_state');
+    await eventually(async () => (await get(user.token, connection.id)).status === 'removed', {
+      what: 'removal',
+    });
+    const [row] = await platform.orm.em
+      .fork()
+      .execute<{ credentials: Buffer | null }[]>(
+        'select credentials from calendar_connections where id = ?',
+        [connection.id],
+      );
+    expect(row!.credentials).toBeNull();
+  });
 });
