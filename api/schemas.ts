@@ -117,6 +117,7 @@ export function decodeCursor<T>(cursor: string | undefined, shape: z.ZodType<T>)
 /** The position a list cursor this API issued names, or a 400 naming the `cursor` parameter. */
 export function cursorParam<T>(cursor: string | undefined, shape: z.ZodType<T>): T | null {
   const after = decodeCursor(cursor, shape);
-  if (cursor && !after) throw validationFailed([{ path: 'cursor', message: 'is not a cursor this API issued' }]);
+  if (cursor && !after)
+    throw validationFailed([{ path: 'cursor', message: 'is not a cursor this API issued' }]);
   return after;
 }

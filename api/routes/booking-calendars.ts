@@ -34,8 +34,17 @@ import {
 
 const minutes = (max: number) => z.number().int().min(0).max(max);
 const rules = {
-  durationMinutes: z.number().int().min(5).max(24 * 60),
-  slotIntervalMinutes: z.number().int().min(5).max(24 * 60).nullable(),
+  durationMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60),
+  slotIntervalMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .nullable(),
   bufferBeforeMinutes: minutes(24 * 60),
   bufferAfterMinutes: minutes(24 * 60),
   minNoticeMinutes: minutes(366 * 24 * 60),
@@ -97,8 +106,16 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
     },
     async ({ req, caller, query }) => {
       const after = cursorParam(query.cursor, z.object({ createdAt: isoInstant, id: z.uuid() }));
-      const result = await listHostedCalendars(ctx.em(req), requireUser(caller), { limit: query.limit, after }, ctx.config.PUBLIC_URL);
-      return { status: 200, body: { items: result.items, nextCursor: result.next ? encodeCursor(result.next) : null } };
+      const result = await listHostedCalendars(
+        ctx.em(req),
+        requireUser(caller),
+        { limit: query.limit, after },
+        ctx.config.PUBLIC_URL,
+      );
+      return {
+        status: 200,
+        body: { items: result.items, nextCursor: result.next ? encodeCursor(result.next) : null },
+      };
     },
   );
 
@@ -106,7 +123,8 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
     {
       method: 'get',
       path: '/v1/booking-calendars/:slug',
-      summary: "A booking calendar's public page data: name, type, duration, services (never hosts' private data).",
+      summary:
+        "A booking calendar's public page data: name, type, duration, services (never hosts' private data).",
       tag: 'Booking calendars',
       access: 'public',
       params: slugParam,
@@ -118,7 +136,10 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
     },
     async ({ req, res, params }) => {
       await publicReads(res, req.ip ?? 'unknown');
-      return { status: 200, body: publicView(await findBookingCalendar(ctx.em(req), params.slug), ctx.config.PUBLIC_URL) };
+      return {
+        status: 200,
+        body: publicView(await findBookingCalendar(ctx.em(req), params.slug), ctx.config.PUBLIC_URL),
+      };
     },
   );
 
@@ -150,7 +171,13 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
     },
     async ({ req, caller, params, body }) => ({
       status: 200,
-      body: await updateBookingCalendar(ctx.em(req), actorOf(caller), params.slug, body, ctx.config.PUBLIC_URL),
+      body: await updateBookingCalendar(
+        ctx.em(req),
+        actorOf(caller),
+        params.slug,
+        body,
+        ctx.config.PUBLIC_URL,
+      ),
     }),
   );
 
@@ -243,7 +270,13 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
     },
     async ({ req, caller, params, body }) => ({
       status: 201,
-      body: await createOneTimeLink(ctx.em(req), actorOf(caller), params.slug, { expiresAt: body.expiresAt ?? null }, ctx.config.PUBLIC_URL),
+      body: await createOneTimeLink(
+        ctx.em(req),
+        actorOf(caller),
+        params.slug,
+        { expiresAt: body.expiresAt ?? null },
+        ctx.config.PUBLIC_URL,
+      ),
     }),
   );
 

@@ -1,6 +1,11 @@
 /** Response and request shapes shared by the booking routes (OpenAPI and validation). */
 import { z } from 'zod';
-import { APPOINTMENT_ORIGINS, APPOINTMENT_STATUSES, BOOKING_CALENDAR_TYPES, INVITE_STATUSES } from '../../domain/booking.ts';
+import {
+  APPOINTMENT_ORIGINS,
+  APPOINTMENT_STATUSES,
+  BOOKING_CALENDAR_TYPES,
+  INVITE_STATUSES,
+} from '../../domain/booking.ts';
 import { text } from '../../platform/validation.ts';
 import type { Caller } from '../auth.ts';
 import { email, instant, timeZone } from '../schemas.ts';
@@ -12,7 +17,11 @@ export const slugParam = z.object({
 export const service = z.object({
   id: text(64).min(1),
   name: text(200).min(1),
-  durationMinutes: z.number().int().min(5).max(24 * 60),
+  durationMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60),
 });
 
 export const bookingCalendarView = z.object({

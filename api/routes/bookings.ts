@@ -31,7 +31,9 @@ import {
   slotsView,
 } from './booking-views.ts';
 
-const tokenParam = z.object({ token: text(100).regex(/^otl_[A-Za-z0-9_-]{20,}$/, 'is not a one-time link token') });
+const tokenParam = z.object({
+  token: text(100).regex(/^otl_[A-Za-z0-9_-]{20,}$/, 'is not a one-time link token'),
+});
 const manageQuery = z.object({ token: text(100).optional() });
 
 export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
@@ -63,14 +65,19 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
           schema: z.object({ status: z.literal('active'), bookingCalendar: publicBookingCalendarView }),
         },
         404: { description: 'Unknown token.' },
-        410: { description: 'Already used (link_used) or revoked/expired (link_revoked): contact the owner.' },
+        410: {
+          description: 'Already used (link_used) or revoked/expired (link_revoked): contact the owner.',
+        },
         429: { description: 'Too many requests from this address (rate_limited).' },
       },
     },
     async ({ req, res, params }) => {
       await publicReads(res, req.ip ?? 'unknown');
       const { calendar } = await usableLink(ctx.em(req), params.token);
-      return { status: 200, body: { status: 'active', bookingCalendar: publicView(calendar, ctx.config.PUBLIC_URL) } };
+      return {
+        status: 200,
+        body: { status: 'active', bookingCalendar: publicView(calendar, ctx.config.PUBLIC_URL) },
+      };
     },
   );
 
@@ -150,12 +157,16 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
     {
       method: 'get',
       path: '/v1/bookings/:id',
-      summary: "A booking, for one of its hosts or with the manage token (`?token=`) from the invite and e-mails.",
+      summary:
+        'A booking, for one of its hosts or with the manage token (`?token=`) from the invite and e-mails.',
       tag: 'Bookings',
       access: 'public',
       params: uuidParam,
       query: manageQuery,
-      responses: { 200: { description: 'The booking.', schema: bookingView }, 404: { description: 'Not found.' } },
+      responses: {
+        200: { description: 'The booking.', schema: bookingView },
+        404: { description: 'Not found.' },
+      },
     },
     async ({ req, caller, params, query }) => ({
       status: 200,
@@ -167,7 +178,8 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
     {
       method: 'post',
       path: '/v1/bookings/:id/cancel',
-      summary: "Cancel: the event leaves the host's calendar and both parties get a cancellation. Twice is harmless.",
+      summary:
+        "Cancel: the event leaves the host's calendar and both parties get a cancellation. Twice is harmless.",
       tag: 'Bookings',
       access: 'public',
       params: uuidParam,
@@ -181,7 +193,13 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
     },
     async ({ req, caller, params, query, body }) => ({
       status: 200,
-      body: await cancelBooking(bookingContext(req), params.id, accessOf(caller, query.token), body.reason ?? null, new Date()),
+      body: await cancelBooking(
+        bookingContext(req),
+        params.id,
+        accessOf(caller, query.token),
+        body.reason ?? null,
+        new Date(),
+      ),
     }),
   );
 
@@ -198,12 +216,21 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
       responses: {
         200: { description: 'Moved.', schema: bookingView },
         404: { description: 'Not found.' },
-        409: { description: 'The new time is taken (slot_unavailable), or the booking is cancelled or over (invalid_state).' },
+        409: {
+          description:
+            'The new time is taken (slot_unavailable), or the booking is cancelled or over (invalid_state).',
+        },
       },
     },
     async ({ req, caller, params, query, body }) => ({
       status: 200,
-      body: await rescheduleBooking(bookingContext(req), params.id, accessOf(caller, query.token), body.start, new Date()),
+      body: await rescheduleBooking(
+        bookingContext(req),
+        params.id,
+        accessOf(caller, query.token),
+        body.start,
+        new Date(),
+      ),
     }),
   );
 
@@ -215,7 +242,9 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
       tag: 'Appointments',
       access: 'user',
       query: z.object({ from: instant, to: instant }),
-      responses: { 200: { description: 'The appointments.', schema: z.object({ items: z.array(appointmentView) }) } },
+      responses: {
+        200: { description: 'The appointments.', schema: z.object({ items: z.array(appointmentView) }) },
+      },
     },
     async ({ req, caller, query }) => {
       if (query.to <= query.from) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
@@ -223,7 +252,9 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
         throw validationFailed([{ path: 'to', message: 'must be at most 366 days after from' }]);
       return {
         status: 200,
-        body: { items: await listAppointments(ctx.em(req), requireUser(caller), { from: query.from, to: query.to }) },
+        body: {
+          items: await listAppointments(ctx.em(req), requireUser(caller), { from: query.from, to: query.to }),
+        },
       };
     },
   );

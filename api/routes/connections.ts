@@ -1,6 +1,4 @@
 /** Calendar connections: each route parses, calls one use case in connections/, and returns its view. */
-import type { Response } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import {
   changeSyncDirection,
@@ -25,9 +23,10 @@ import {
   SYNC_DIRECTIONS,
 } from '../../domain/connection.ts';
 import { CONNECTION_STATUSES } from '../../domain/connection-status.ts';
-import { AppError, validationFailed } from '../../domain/errors.ts';
+import { validationFailed } from '../../domain/errors.ts';
 import { requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
+import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { cursorParam, encodeCursor, instant, isoInstant, listQuery, page, uuidParam } from '../schemas.ts';
 
@@ -89,22 +88,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     temporal: ctx.temporal,
   });
   // Each attempt makes the server fetch a user-supplied URL: a per-user budget (per API process).
-  const connectAttempts = new RateLimiterMemory({
-    points: ctx.config.CONNECT_RATE_LIMIT_PER_MINUTE,
-    duration: 60,
-  });
-  const limitConnectAttempts = async (res: Response, userId: string) => {
-    try {
-      await connectAttempts.consume(userId);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      res.setHeader('Retry-After', String(seconds));
-      throw new AppError(429, 'rate_limited', `Too many connection attempts. Try again in ${seconds} s.`, {
-        retryAfterSeconds: seconds,
-      });
-    }
-  };
+  const limitConnectAttempts = rateLimit(ctx.config.CONNECT_RATE_LIMIT_PER_MINUTE, 'connection attempts');
 
   api.add(
     {
