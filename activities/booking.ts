@@ -11,8 +11,8 @@ import type { ActivityDeps } from './deps.ts';
 import { providerCall } from './failures.ts';
 import { withHeartbeat } from './heartbeat.ts';
 
-export type { HoldOutcome, HoldRequest } from '../bookings/hold.ts';
 export type { RescheduleOutcome } from '../bookings/changes.ts';
+export type { HoldOutcome, HoldRequest } from '../bookings/hold.ts';
 export type { BookingNoticeKind } from '../bookings/notices.ts';
 
 export function createBookingActivities({ orm, config }: ActivityDeps) {

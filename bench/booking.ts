@@ -153,7 +153,8 @@ export async function benchBooking() {
       { slug, name: 'Bench', type: 'simple', hosts: ['bench-host@example.com'], durationMinutes: 15 },
       token,
     );
-    if (createdCalendar.status !== 201) throw new Error(`booking calendar: ${JSON.stringify(createdCalendar.body)}`);
+    if (createdCalendar.status !== 201)
+      throw new Error(`booking calendar: ${JSON.stringify(createdCalendar.body)}`);
     const from = new Date(now);
     const to = new Date(now + 30 * DAY);
     const calendar = await findBookingCalendar(db.orm.em.fork(), slug);
@@ -187,7 +188,8 @@ export async function benchBooking() {
       `/v1/booking-calendars/${slug}/slots?from=${free.toISOString()}&to=${new Date(free.getTime() + 30 * DAY).toISOString()}`,
     );
     const starts = ((slotsRes.body.slots ?? []) as { start: string }[]).map((s) => s.start);
-    if (starts.length < 500) throw new Error(`only ${starts.length} free slots: ${JSON.stringify(slotsRes.body).slice(0, 300)}`);
+    if (starts.length < 500)
+      throw new Error(`only ${starts.length} free slots: ${JSON.stringify(slotsRes.body).slice(0, 300)}`);
     const created: number[] = [];
     const ids: string[] = [];
     for (let i = 0; i < 100; i++) {

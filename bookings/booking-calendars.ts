@@ -9,15 +9,10 @@ import type { BookingCalendarRow } from '../db/entities/booking.ts';
 import { BookingCalendar, BookingCalendarHost, User } from '../db/entities/index.ts';
 import { BOOKABLE_CALENDAR_TYPES, type BookingCalendarType, type BookingService } from '../domain/booking.ts';
 import { AppError, notFound, validationFailed } from '../domain/errors.ts';
+import type { SlotRules } from '../scheduling/slots.ts';
 
-export interface BookingRules {
-  durationMinutes: number;
-  slotIntervalMinutes: number | null;
-  bufferBeforeMinutes: number;
-  bufferAfterMinutes: number;
-  minNoticeMinutes: number;
-  maxDaysAhead: number;
-}
+/** A calendar's booking rules are exactly what slot computation takes. */
+export type BookingRules = SlotRules;
 
 export interface NewBookingCalendar extends Partial<BookingRules> {
   slug: string;
@@ -77,7 +72,9 @@ export async function createBookingCalendar(
   const known = await em.find(User, { id: { $in: hosts } });
   const missing = hosts.filter((h) => !known.some((u) => u.id === h));
   if (missing.length)
-    throw validationFailed(missing.map((h) => ({ path: 'hosts', message: `${h} is not a user of this server` })));
+    throw validationFailed(
+      missing.map((h) => ({ path: 'hosts', message: `${h} is not a user of this server` })),
+    );
 
   const row = await em
     .transactional(async (tx) => {
@@ -96,9 +93,8 @@ export async function createBookingCalendar(
         services: input.services ?? [],
         createdBy: actor.kind === 'user' ? actor.userId : null,
       });
-      hosts.forEach((userId, position) =>
-        tx.create(BookingCalendarHost, { bookingCalendarId: calendar.id, userId, position }),
-      );
+      for (const [position, userId] of hosts.entries())
+        tx.create(BookingCalendarHost, { bookingCalendarId: calendar.id, userId, position });
       return calendar;
     })
     .catch((error) => {
@@ -143,8 +139,16 @@ export async function listHostedCalendars(
     [userId, after?.createdAt ?? null, after?.createdAt ?? null, after?.id ?? null, limit + 1],
   );
   const ids = rows.slice(0, limit).map((r) => r.id);
-  const calendars = await em.find(BookingCalendar, { id: { $in: ids } }, { orderBy: { createdAt: 'desc', id: 'desc' } });
-  const hosts = await em.find(BookingCalendarHost, { bookingCalendarId: { $in: ids } }, { orderBy: { position: 'asc' } });
+  const calendars = await em.find(
+    BookingCalendar,
+    { id: { $in: ids } },
+    { orderBy: { createdAt: 'desc', id: 'desc' } },
+  );
+  const hosts = await em.find(
+    BookingCalendarHost,
+    { bookingCalendarId: { $in: ids } },
+    { orderBy: { position: 'asc' } },
+  );
   const items = calendars.map((c) =>
     hostView(
       c,
@@ -190,7 +194,11 @@ export function rulesOf(calendar: BookingCalendarRow): BookingRules {
 
 export const bookingPageUrl = (publicUrl: string, slug: string) => `${publicUrl}/book/${slug}`;
 
-export function hostView(calendar: BookingCalendarRow, hosts: string[], publicUrl: string): BookingCalendarView {
+export function hostView(
+  calendar: BookingCalendarRow,
+  hosts: string[],
+  publicUrl: string,
+): BookingCalendarView {
   return {
     id: calendar.id,
     slug: calendar.slug,

@@ -7,10 +7,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Appointment, BookingCalendar } from '../db/entities/index.ts';
 import type { AppointmentStatus } from '../domain/booking.ts';
 import { AppError } from '../domain/errors.ts';
-import { isBookableStart } from '../scheduling/slots.ts';
 import { hostsOf, rulesOf } from './booking-calendars.ts';
-import { loadHostAvailability } from './busy-time.ts';
-import { isExclusionViolation, slotUnavailable } from './hold.ts';
+import { isExclusionViolation } from './hold.ts';
+import { assertBookable, slotUnavailable } from './slots.ts';
 
 export type RescheduleOutcome =
   | { moved: true; start: string; end: string }
@@ -38,27 +37,21 @@ export async function moveBooking(
 ): Promise<RescheduleOutcome> {
   try {
     return await rootEm.fork().transactional(async (em) => {
-      const [appointment] = await em.execute<{ status: AppointmentStatus; booking_calendar_id: string | null }[]>(
-        'select status, booking_calendar_id from appointments where id = ? for update',
-        [bookingId],
-      );
+      const [appointment] = await em.execute<
+        { status: AppointmentStatus; booking_calendar_id: string | null }[]
+      >('select status, booking_calendar_id from appointments where id = ? for update', [bookingId]);
       if (!appointment || appointment.status === 'cancelled')
         throw new AppError(409, 'invalid_state', 'This booking was cancelled.');
       const calendar = appointment.booking_calendar_id
         ? await em.findOne(BookingCalendar, { id: appointment.booking_calendar_id })
         : null;
-      if (!calendar) throw new AppError(409, 'invalid_state', 'Its booking calendar was deleted: it cannot be moved.');
+      if (!calendar)
+        throw new AppError(409, 'invalid_state', 'Its booking calendar was deleted: it cannot be moved.');
       const rules = rulesOf(calendar);
-      const start = new Date(startIso);
-      const end = new Date(start.getTime() + rules.durationMinutes * MINUTE);
       // The booking's own hold does not stand in its way.
       await em.execute('update appointment_hosts set blocking = false where appointment_id = ?', [bookingId]);
       const hosts = await hostsOf(em, calendar.id);
-      const availability = await loadHostAvailability(em, hosts, { from: start, to: end });
-      const bookable =
-        availability.length === hosts.length &&
-        availability.every((host) => isBookableStart({ hours: host.hours, busy: host.busy, rules, now, start }));
-      if (!bookable) throw slotUnavailable();
+      const { start, end } = await assertBookable(em, calendar, hosts, new Date(startIso), now);
       await em.execute(
         `update appointment_hosts set start_at = ?, end_at = ?, blocking = true where appointment_id = ?`,
         [

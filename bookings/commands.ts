@@ -73,7 +73,11 @@ export async function requestBooking(
 
 const REFUSAL_STATUS = { not_found: 404, slot_unavailable: 409, link_used: 410, link_revoked: 410 } as const;
 
-export async function readBooking(ctx: BookingContext, bookingId: string, access: BookingAccess): Promise<BookingView> {
+export async function readBooking(
+  ctx: BookingContext,
+  bookingId: string,
+  access: BookingAccess,
+): Promise<BookingView> {
   await authorize(ctx, bookingId, access);
   return bookingView(ctx, bookingId);
 }
@@ -86,10 +90,12 @@ export async function rescheduleBooking(
   now: Date,
 ): Promise<BookingView> {
   const appointment = await authorize(ctx, bookingId, access);
-  if (appointment.status === 'cancelled') throw new AppError(409, 'invalid_state', 'This booking was cancelled.');
+  if (appointment.status === 'cancelled')
+    throw new AppError(409, 'invalid_state', 'This booking was cancelled.');
   if (appointment.endAt.getTime() <= now.getTime())
     throw new AppError(409, 'invalid_state', 'This booking has already taken place.');
-  if (start.getTime() <= now.getTime()) throw validationFailed([{ path: 'start', message: 'must be in the future' }]);
+  if (start.getTime() <= now.getTime())
+    throw validationFailed([{ path: 'start', message: 'must be in the future' }]);
   const moved = await rescheduleRun(ctx.temporal, bookingId, start.toISOString());
   if (!moved.moved) throw new AppError(409, moved.code, moved.message);
   return bookingView(ctx, bookingId);
@@ -134,9 +140,10 @@ export async function bookingView(ctx: BookingContext, bookingId: string): Promi
     ? await em.findOne(BookingCalendar, { id: appointment.bookingCalendarId })
     : null;
   const [hostRows, invites] = await Promise.all([
-    em.execute<{ user_id: string }[]>('select user_id from appointment_hosts where appointment_id = ? order by user_id', [
-      bookingId,
-    ]),
+    em.execute<{ user_id: string }[]>(
+      'select user_id from appointment_hosts where appointment_id = ? order by user_id',
+      [bookingId],
+    ),
     em.find(AppointmentInvite, { appointmentId: bookingId }),
   ]);
   const invite = invites[0];

@@ -5,13 +5,18 @@
  * The held span includes the calendar's buffers, so availability and the constraint agree exactly.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Appointment, AppointmentHost, AppointmentInvite, BookingCalendar, OneTimeLink } from '../db/entities/index.ts';
+import {
+  Appointment,
+  AppointmentHost,
+  AppointmentInvite,
+  BookingCalendar,
+  OneTimeLink,
+} from '../db/entities/index.ts';
 import type { Person } from '../domain/booking.ts';
 import { AppError } from '../domain/errors.ts';
-import { isBookableStart } from '../scheduling/slots.ts';
 import { hostsOf, rulesOf } from './booking-calendars.ts';
-import { loadHostAvailability } from './busy-time.ts';
 import { assertUsable, ownerName } from './links.ts';
+import { assertBookable, slotUnavailable } from './slots.ts';
 
 export interface HoldRequest {
   bookingId: string;
@@ -28,9 +33,6 @@ export type HoldOutcome =
   | { held: false; code: 'slot_unavailable' | 'link_used' | 'link_revoked' | 'not_found'; message: string };
 
 const MINUTE = 60_000;
-
-export const slotUnavailable = () =>
-  new AppError(409, 'slot_unavailable', 'This time is no longer available. Please pick another one.');
 
 /** Holds the slot, or explains (as an outcome, not a throw) why it cannot be held. Idempotent per booking id. */
 export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now: Date): Promise<HoldOutcome> {
@@ -50,14 +52,8 @@ export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now:
       if (request.oneTimeLinkId) await consumeLink(em, request.oneTimeLinkId, calendar.id);
 
       const rules = rulesOf(calendar);
-      const start = new Date(request.start);
-      const end = new Date(start.getTime() + rules.durationMinutes * MINUTE);
       const hosts = await hostsOf(em, calendar.id);
-      const availability = await loadHostAvailability(em, hosts, { from: start, to: end });
-      const bookable =
-        availability.length === hosts.length &&
-        availability.every((host) => isBookableStart({ hours: host.hours, busy: host.busy, rules, now, start }));
-      if (!bookable) throw slotUnavailable();
+      const { start, end } = await assertBookable(em, calendar, hosts, new Date(request.start), now);
 
       em.create(Appointment, {
         id: request.bookingId,
@@ -90,7 +86,10 @@ export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now:
     });
   } catch (error) {
     if (isExclusionViolation(error)) return refused(slotUnavailable());
-    if (error instanceof AppError && ['slot_unavailable', 'link_used', 'link_revoked', 'not_found'].includes(error.code))
+    if (
+      error instanceof AppError &&
+      ['slot_unavailable', 'link_used', 'link_revoked', 'not_found'].includes(error.code)
+    )
       return refused(error);
     throw error;
   }

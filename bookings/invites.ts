@@ -21,7 +21,11 @@ interface PrimaryCalendar {
 }
 
 /** Brings every host's invite in line; returns the booking's overall invite status. */
-export async function syncInvites(rootEm: EntityManager, config: Config, bookingId: string): Promise<InviteStatus> {
+export async function syncInvites(
+  rootEm: EntityManager,
+  config: Config,
+  bookingId: string,
+): Promise<InviteStatus> {
   const em = rootEm.fork();
   const appointment = await em.findOneOrFail(Appointment, { id: bookingId });
   const invites = await em.find(AppointmentInvite, { appointmentId: bookingId });
@@ -54,7 +58,8 @@ async function syncOne(
     : cancelled
       ? null
       : await primaryCalendarOf(em, invite.userId);
-  if (!calendar) return invite.externalId ? { externalId: null } : { status: cancelled ? invite.status : 'skipped' };
+  if (!calendar)
+    return invite.externalId ? { externalId: null } : { status: cancelled ? invite.status : 'skipped' };
   if (calendar.connection_status === 'needs_reauth')
     return { status: 'pending', calendarId: calendar.id, error: 'The calendar needs reconnecting.' };
   if (['removing', 'removed'].includes(calendar.connection_status))
@@ -64,17 +69,31 @@ async function syncOne(
   const target = { externalId: calendar.external_id };
   try {
     if (cancelled) {
-      if (invite.externalId) await provider.deleteEvent(target, { externalId: invite.externalId, etag: null });
+      if (invite.externalId)
+        await provider.deleteEvent(target, { externalId: invite.externalId, etag: null });
       return { externalId: null, etag: null, writtenSequence: appointment.sequence, error: null };
     }
     const event = await outboundEvent(em, config, appointment, invite.userId);
     if (!invite.externalId) {
       const ref = await provider.createEvent(target, event);
-      return { status: 'written', calendarId: calendar.id, externalId: ref.externalId, etag: ref.etag, writtenSequence: event.sequence, error: null };
+      return {
+        status: 'written',
+        calendarId: calendar.id,
+        externalId: ref.externalId,
+        etag: ref.etag,
+        writtenSequence: event.sequence,
+        error: null,
+      };
     }
     if ((invite.writtenSequence ?? -1) < appointment.sequence) {
       const ref = await provider.updateEvent(target, { externalId: invite.externalId, etag: null }, event);
-      return { status: 'written', externalId: ref.externalId, etag: ref.etag, writtenSequence: event.sequence, error: null };
+      return {
+        status: 'written',
+        externalId: ref.externalId,
+        etag: ref.etag,
+        writtenSequence: event.sequence,
+        error: null,
+      };
     }
     return {};
   } catch (error) {
@@ -142,11 +161,16 @@ async function calendarById(em: EntityManager, calendarId: string): Promise<Prim
 
 /** One status for the booking: the least advanced of its hosts' invites. */
 export function overallInviteStatus(statuses: InviteStatus[]): InviteStatus {
-  for (const status of ['failed', 'pending', 'written'] as const) if (statuses.includes(status)) return status;
+  for (const status of ['failed', 'pending', 'written'] as const)
+    if (statuses.includes(status)) return status;
   return 'skipped';
 }
 
-export async function markInvitesFailed(em: EntityManager, bookingId: string, message: string): Promise<void> {
+export async function markInvitesFailed(
+  em: EntityManager,
+  bookingId: string,
+  message: string,
+): Promise<void> {
   await em.execute(
     `update appointment_invites set status = 'failed', error = ?, updated_at = now()
       where appointment_id = ? and status = 'pending'`,

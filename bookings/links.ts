@@ -43,9 +43,17 @@ export async function createOneTimeLink(
   return { ...linkView(link), token, url: oneTimeLinkUrl(publicUrl, token) };
 }
 
-export async function listOneTimeLinks(em: EntityManager, actor: Actor, slug: string): Promise<OneTimeLinkView[]> {
+export async function listOneTimeLinks(
+  em: EntityManager,
+  actor: Actor,
+  slug: string,
+): Promise<OneTimeLinkView[]> {
   const { calendar } = await findHostedCalendar(em, actor, slug);
-  const links = await em.find(OneTimeLink, { bookingCalendarId: calendar.id }, { orderBy: { createdAt: 'desc' } });
+  const links = await em.find(
+    OneTimeLink,
+    { bookingCalendarId: calendar.id },
+    { orderBy: { createdAt: 'desc' } },
+  );
   return links.map(linkView);
 }
 
@@ -81,11 +89,7 @@ export function assertUsable(link: Pick<OneTimeLinkRow, 'status' | 'expiresAt'>,
 }
 
 export const linkUsed = (owner: string) =>
-  new AppError(
-    410,
-    'link_used',
-    `This link has already been used. Please contact ${owner} for a new one.`,
-  );
+  new AppError(410, 'link_used', `This link has already been used. Please contact ${owner} for a new one.`);
 const linkRevoked = (owner: string) =>
   new AppError(410, 'link_revoked', `This link is no longer valid. Please contact ${owner} for a new one.`);
 const linkExpired = (owner: string) =>
@@ -94,10 +98,10 @@ const linkExpired = (owner: string) =>
 /** Who a visitor should contact: the first host's name and address. */
 export async function ownerName(em: EntityManager, bookingCalendarId: string): Promise<string> {
   const [row] = await em.execute<{ name: string; email: string }[]>(
-      `select u.name, u.email from booking_calendar_hosts h join users u on u.id = h.user_id
+    `select u.name, u.email from booking_calendar_hosts h join users u on u.id = h.user_id
         where h.booking_calendar_id = ? order by h.position limit 1`,
-      [bookingCalendarId],
-    );
+    [bookingCalendarId],
+  );
   return row ? `${row.name} (${row.email})` : 'the owner of this booking page';
 }
 

@@ -68,12 +68,18 @@ export async function composeBookingNotices(
   if (kind === 'confirmed' || kind === 'rescheduled') {
     const verb = kind === 'confirmed' ? 'is booked' : 'has moved';
     messages.push(
-      message(key('attendee'), attendee, `${what}${withHost} ${verb}: ${when(attendee)}`, [
-        `Hello ${attendee.name},`,
-        `Your ${what}${withHost} ${verb}.`,
-        `When: ${when(attendee)} (${attendee.timeZone})`,
-        `Reschedule or cancel: ${link}`,
-      ], invitation('REQUEST')),
+      message(
+        key('attendee'),
+        attendee,
+        `${what}${withHost} ${verb}: ${when(attendee)}`,
+        [
+          `Hello ${attendee.name},`,
+          `Your ${what}${withHost} ${verb}.`,
+          `When: ${when(attendee)} (${attendee.timeZone})`,
+          `Reschedule or cancel: ${link}`,
+        ],
+        invitation('REQUEST'),
+      ),
     );
     for (const h of hosts) {
       const recipient = { name: h.name, email: h.email, timeZone: h.timeZone };
@@ -99,20 +105,32 @@ export async function composeBookingNotices(
   } else {
     const reason = appointment.cancelReason ? [`Reason: ${appointment.cancelReason}`] : [];
     messages.push(
-      message(key('attendee'), attendee, `Cancelled: ${what}${withHost}, ${when(attendee)}`, [
-        `Hello ${attendee.name},`,
-        `Your ${what}${withHost} on ${when(attendee)} (${attendee.timeZone}) was cancelled.`,
-        ...reason,
-      ], invitation('CANCEL')),
+      message(
+        key('attendee'),
+        attendee,
+        `Cancelled: ${what}${withHost}, ${when(attendee)}`,
+        [
+          `Hello ${attendee.name},`,
+          `Your ${what}${withHost} on ${when(attendee)} (${attendee.timeZone}) was cancelled.`,
+          ...reason,
+        ],
+        invitation('CANCEL'),
+      ),
     );
     for (const h of hosts) {
       const recipient = { name: h.name, email: h.email, timeZone: h.timeZone };
       messages.push(
-        message(key(`host:${h.id}`), recipient, `Cancelled: ${what} with ${attendee.name}, ${when(recipient)}`, [
-          `Hello ${h.name},`,
-          `${what} with ${attendee.name} <${attendee.email}> on ${when(recipient)} (${recipient.timeZone}) was cancelled.`,
-          ...reason,
-        ], invitation('CANCEL')),
+        message(
+          key(`host:${h.id}`),
+          recipient,
+          `Cancelled: ${what} with ${attendee.name}, ${when(recipient)}`,
+          [
+            `Hello ${h.name},`,
+            `${what} with ${attendee.name} <${attendee.email}> on ${when(recipient)} (${recipient.timeZone}) was cancelled.`,
+            ...reason,
+          ],
+          invitation('CANCEL'),
+        ),
       );
     }
   }
@@ -141,7 +159,9 @@ export function formatWhen(start: Date, end: Date, timeZone: string): string {
   const s = DateTime.fromJSDate(start, { zone: timeZone });
   const e = DateTime.fromJSDate(end, { zone: timeZone });
   const day = s.setLocale('en-GB').toFormat('cccc d LLLL yyyy');
-  const endText = s.hasSame(e, 'day') ? e.toFormat('HH:mm') : e.setLocale('en-GB').toFormat('cccc d LLLL yyyy, HH:mm');
+  const endText = s.hasSame(e, 'day')
+    ? e.toFormat('HH:mm')
+    : e.setLocale('en-GB').toFormat('cccc d LLLL yyyy, HH:mm');
   return `${day}, ${s.toFormat('HH:mm')}–${endText}`;
 }
 

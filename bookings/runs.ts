@@ -10,7 +10,11 @@ import { CalbridgeStatus } from '../workflows/search-attributes.ts';
 import type { RescheduleOutcome } from './changes.ts';
 import type { HoldOutcome, HoldRequest } from './hold.ts';
 
-export async function startBookingRun(temporal: Client, config: Config, request: HoldRequest): Promise<HoldOutcome> {
+export async function startBookingRun(
+  temporal: Client,
+  config: Config,
+  request: HoldRequest,
+): Promise<HoldOutcome> {
   const start = new WithStartWorkflowOperation(bookingWorkflow, {
     workflowId: bookingWorkflowId(request.bookingId),
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -18,13 +22,24 @@ export async function startBookingRun(temporal: Client, config: Config, request:
     workflowIdConflictPolicy: 'FAIL',
     typedSearchAttributes: [{ key: CalbridgeStatus, value: 'held' }],
   });
-  return temporal.workflow.executeUpdateWithStart(holdUpdate, { args: [request], startWorkflowOperation: start });
+  return temporal.workflow.executeUpdateWithStart(holdUpdate, {
+    args: [request],
+    startWorkflowOperation: start,
+  });
 }
 
-export function rescheduleRun(temporal: Client, bookingId: string, start: string): Promise<RescheduleOutcome> {
-  return temporal.workflow.getHandle(bookingWorkflowId(bookingId)).executeUpdate(rescheduleUpdate, { args: [{ start }] });
+export function rescheduleRun(
+  temporal: Client,
+  bookingId: string,
+  start: string,
+): Promise<RescheduleOutcome> {
+  return temporal.workflow
+    .getHandle(bookingWorkflowId(bookingId))
+    .executeUpdate(rescheduleUpdate, { args: [{ start }] });
 }
 
 export function cancelRun(temporal: Client, bookingId: string, reason: string | null) {
-  return temporal.workflow.getHandle(bookingWorkflowId(bookingId)).executeUpdate(cancelUpdate, { args: [{ reason }] });
+  return temporal.workflow
+    .getHandle(bookingWorkflowId(bookingId))
+    .executeUpdate(cancelUpdate, { args: [{ reason }] });
 }

@@ -5,8 +5,8 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BookingCalendarRow } from '../db/entities/booking.ts';
-import { validationFailed } from '../domain/errors.ts';
-import { computeSlots } from '../scheduling/slots.ts';
+import { AppError, validationFailed } from '../domain/errors.ts';
+import { computeSlots, isBookableStart } from '../scheduling/slots.ts';
 import { rulesOf } from './booking-calendars.ts';
 import { type HostAvailability, loadHostAvailability } from './busy-time.ts';
 
@@ -28,7 +28,9 @@ export async function bookableSlots(
   const { from, to, now } = query;
   if (to <= from) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
   if (to.getTime() - from.getTime() > MAX_SLOT_RANGE_DAYS * 86_400_000)
-    throw validationFailed([{ path: 'to', message: `must be at most ${MAX_SLOT_RANGE_DAYS} days after from` }]);
+    throw validationFailed([
+      { path: 'to', message: `must be at most ${MAX_SLOT_RANGE_DAYS} days after from` },
+    ]);
   const availability = await loadHostAvailability(em, hosts, { from, to });
   const slots = slotsOf(calendar, availability, { from, to, now });
   return {
@@ -47,3 +49,27 @@ function slotsOf(
   if (!host || availability.length !== 1) return [];
   return computeSlots({ hours: host.hours, busy: host.busy, rules: rulesOf(calendar), ...range });
 }
+
+/**
+ * Whether every host can take `start` on this calendar now: the same rules as the offered slots,
+ * read inside the caller's transaction (the hold and a reschedule re-check with it).
+ */
+export async function assertBookable(
+  em: EntityManager,
+  calendar: BookingCalendarRow,
+  hosts: readonly string[],
+  start: Date,
+  now: Date,
+): Promise<{ start: Date; end: Date }> {
+  const rules = rulesOf(calendar);
+  const end = new Date(start.getTime() + rules.durationMinutes * 60_000);
+  const availability = await loadHostAvailability(em, hosts, { from: start, to: end });
+  const bookable =
+    availability.length === hosts.length &&
+    availability.every((host) => isBookableStart({ hours: host.hours, busy: host.busy, rules, now, start }));
+  if (!bookable) throw slotUnavailable();
+  return { start, end };
+}
+
+export const slotUnavailable = () =>
+  new AppError(409, 'slot_unavailable', 'This time is no longer available. Please pick another one.');

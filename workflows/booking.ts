@@ -33,7 +33,9 @@ export const holdUpdate = defineUpdate<HoldOutcome, [HoldRequest]>('hold');
 /** Move the booking to another start; the old time is kept if the new one is taken. */
 export const rescheduleUpdate = defineUpdate<RescheduleOutcome, [{ start: string }]>('reschedule');
 /** Cancel the booking; cancelling twice is harmless. */
-export const cancelUpdate = defineUpdate<{ status: AppointmentStatus }, [{ reason: string | null }]>('cancel');
+export const cancelUpdate = defineUpdate<{ status: AppointmentStatus }, [{ reason: string | null }]>(
+  'cancel',
+);
 
 export interface BookingWorkflowStatus {
   bookingId: string;
@@ -73,7 +75,13 @@ const INVITE_RETRY_MS = 10 * 60_000;
 
 export async function bookingWorkflow(input: { bookingId: string }): Promise<void> {
   const { bookingId } = input;
-  const state: BookingWorkflowStatus = { bookingId, status: 'held', phase: 'holding', invite: null, endsAt: null };
+  const state: BookingWorkflowStatus = {
+    bookingId,
+    status: 'held',
+    phase: 'holding',
+    invite: null,
+    endsAt: null,
+  };
   let held: Promise<HoldOutcome> | null = null;
   let cancelled = false;
   let inviteDirty = false;
@@ -90,7 +98,7 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
       if (!moved.moved) return moved;
       state.endsAt = moved.end;
       inviteDirty = true;
-      await sendInBackground(...await db.composeBookingNotices(bookingId, 'rescheduled'));
+      await sendInBackground(...(await db.composeBookingNotices(bookingId, 'rescheduled')));
       return moved;
     },
     { validator: ({ start }) => assertInstant(start) },
@@ -100,7 +108,7 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
     if (!cancelled && result.changed) {
       cancelled = true;
       inviteDirty = true;
-      await sendInBackground(...await db.composeBookingNotices(bookingId, 'cancelled'));
+      await sendInBackground(...(await db.composeBookingNotices(bookingId, 'cancelled')));
     }
     cancelled = true;
     state.status = 'cancelled';
@@ -124,7 +132,7 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   state.phase = 'inviting';
   state.invite = await syncInvites();
   if (!cancelled) {
-    await sendInBackground(...await db.composeBookingNotices(bookingId, 'confirmed'));
+    await sendInBackground(...(await db.composeBookingNotices(bookingId, 'confirmed')));
     state.status = await db.confirmBooking(bookingId);
   }
   state.phase = 'confirmed';
@@ -164,4 +172,3 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
 function assertInstant(value: string): void {
   if (Number.isNaN(Date.parse(value))) throw new Error('start must be an RFC 3339 instant');
 }
-

@@ -2,8 +2,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { emailWorkflowId } from './ids.ts';
 import type { EmailRequest } from '../domain/email.ts';
+import { emailWorkflowId } from './ids.ts';
 
 const { queueEmail, deliverEmail } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
