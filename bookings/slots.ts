@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BookingCalendarRow } from '../db/entities/booking.ts';
 import { AppError, validationFailed } from '../domain/errors.ts';
 import { computeSlots, isBookableStart } from '../scheduling/slots.ts';
-import { rulesOf } from './booking-calendars.ts';
+import { hostsOf, rulesOf } from './booking-calendars.ts';
 import { type HostAvailability, loadHostAvailability } from './busy-time.ts';
 
 /** The longest range one request may ask for. */
@@ -22,10 +22,10 @@ export interface SlotsView {
 export async function bookableSlots(
   em: EntityManager,
   calendar: BookingCalendarRow,
-  hosts: readonly string[],
-  query: { from: Date; to: Date; timeZone: string; now: Date },
+  query: { from: Date; to: Date; timeZone?: string | undefined; now: Date },
 ): Promise<SlotsView> {
   const { from, to, now } = query;
+  const hosts = await hostsOf(em, calendar.id);
   if (to <= from) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
   if (to.getTime() - from.getTime() > MAX_SLOT_RANGE_DAYS * 86_400_000)
     throw validationFailed([
@@ -34,7 +34,7 @@ export async function bookableSlots(
   const availability = await loadHostAvailability(em, hosts, { from, to });
   const slots = slotsOf(calendar, availability, { from, to, now });
   return {
-    timeZone: query.timeZone,
+    timeZone: query.timeZone ?? 'UTC',
     slots: slots.map((s) => ({ start: s.start.toISOString(), end: s.end.toISOString() })),
     stale: availability.some((h) => h.stale),
   };

@@ -217,14 +217,7 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
       await publicReads(res, req.ip ?? 'unknown');
       const em = ctx.em(req);
       const calendar = await findBookingCalendar(em, params.slug);
-      const hosts = await hostsOf(em, calendar.id);
-      const view = await bookableSlots(em, calendar, hosts, {
-        from: query.from,
-        to: query.to,
-        timeZone: query.timeZone ?? 'UTC',
-        now: new Date(),
-      });
-      return { status: 200, body: view };
+      return { status: 200, body: await bookableSlots(em, calendar, { ...query, now: new Date() }) };
     },
   );
 

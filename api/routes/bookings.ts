@@ -101,13 +101,7 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
       await publicReads(res, req.ip ?? 'unknown');
       const em = ctx.em(req);
       const { calendar } = await usableLink(em, params.token);
-      const view = await bookableSlots(em, calendar, await hostsOf(em, calendar.id), {
-        from: query.from,
-        to: query.to,
-        timeZone: query.timeZone ?? 'UTC',
-        now: new Date(),
-      });
-      return { status: 200, body: view };
+      return { status: 200, body: await bookableSlots(em, calendar, { ...query, now: new Date() }) };
     },
   );
 
