@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startApi } from '../api/server.ts';
-import { findBookingCalendar, hostsOf } from '../bookings/booking-calendars.ts';
+import { findBookingCalendar } from '../bookings/booking-calendars.ts';
 import { bookableSlots } from '../bookings/slots.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -158,13 +158,12 @@ export async function benchBooking() {
     const from = new Date(now);
     const to = new Date(now + 30 * DAY);
     const calendar = await findBookingCalendar(db.orm.em.fork(), slug);
-    const hostIds = await hostsOf(db.orm.em.fork(), calendar.id);
     const server: number[] = [];
     const http: number[] = [];
     let slotCount = 0;
     for (let i = 0; i < 200; i++) {
       let t = performance.now();
-      const view = await bookableSlots(db.orm.em.fork(), calendar, hostIds, {
+      const view = await bookableSlots(db.orm.em.fork(), calendar, {
         from,
         to,
         timeZone: 'UTC',

@@ -4,7 +4,6 @@ import {
   createBookingCalendar,
   deleteBookingCalendar,
   findBookingCalendar,
-  hostsOf,
   listHostedCalendars,
   publicView,
   updateBookingCalendar,

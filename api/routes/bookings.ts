@@ -3,7 +3,7 @@
  * invite and e-mails) and the caller's appointments.
  */
 import { z } from 'zod';
-import { hostsOf, publicView } from '../../bookings/booking-calendars.ts';
+import { publicView } from '../../bookings/booking-calendars.ts';
 import {
   type BookingAccess,
   cancelBooking,
