@@ -3,11 +3,10 @@
  * invite into the host's calendar; a new worker finishes the booking with exactly one event in
  * Radicale and exactly one confirmation e-mail.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../worker/local/tools.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
+import { startWorkerProcess } from '../harness/worker-process.ts';
 import { type DelayProxy, startDelayProxy } from '../support/delay-proxy.ts';
 import { type Radicale, startRadicale } from '../support/radicale.ts';
 import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.ts';
@@ -35,22 +34,11 @@ afterAll(async () => {
   await smtp?.stop();
 });
 
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = fork(path.join(repoRoot, 'worker/main.ts'), [], {
-    env: { ...process.env, ...platform.env },
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-  });
-  workers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited during start-up (${code})`)));
-  });
-  return child;
-}
+const startWorker = () => startWorkerProcess(platform.env, workers);
 
 describe('booking crash safety', () => {
   it('writes exactly one invite and sends exactly one confirmation after the worker dies mid-invite', async () => {
-    const first = await startWorkerProcess();
+    const first = await startWorker();
     const host = await platform.createUser({ timeZone: 'UTC' });
     await platform.request('PUT', '/v1/me/schedule', {
       token: host.token,
@@ -101,7 +89,7 @@ describe('booking crash safety', () => {
     expect(smtp.to('crash-customer@example.com')).toHaveLength(0);
 
     proxy.delay([], 0);
-    await startWorkerProcess();
+    await startWorker();
     const done = await eventually(
       async () => {
         const b = await platform.request('GET', `/v1/bookings/${booked.body.id}`, { token: host.token });

@@ -2,11 +2,10 @@
  * Crash safety with real process kills: SIGKILL the worker process in the middle of a 2,000-event
  * CalDAV backfill, start a new one, and the import finishes with exactly 2,000 events.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../worker/local/tools.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
+import { startWorkerProcess } from '../harness/worker-process.ts';
 import { calendarScenario } from '../support/calendar-scenario.ts';
 import { generateIcsEvent } from '../support/generate-ics.ts';
 import { type Radicale, startRadicale } from '../support/radicale.ts';
@@ -29,18 +28,7 @@ afterAll(async () => {
   await radicale?.stop();
 });
 
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = fork(path.join(repoRoot, 'worker/main.ts'), [], {
-    env: { ...process.env, ...platform.env },
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-  });
-  workers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited during start-up (${code})`)));
-  });
-  return child;
-}
+const startWorker = () => startWorkerProcess(platform.env, workers);
 
 /** 2,000 events written straight into Radicale's storage (PUTs grow slower with collection size). */
 async function seed(collection: string): Promise<void> {
@@ -66,7 +54,7 @@ describe('crash safety', () => {
   it('finishes a 2,000-event backfill with exactly 2,000 events after the worker is SIGKILLed mid-way', async () => {
     const collection = await radicale.createCalendar('crash', 'crash-pw', 'bulk', { displayName: 'Bulk' });
     await seed(collection);
-    const first = await startWorkerProcess();
+    const first = await startWorker();
 
     const user = await platform.createUser();
     const created = await platform.request('POST', '/v1/connections', {
@@ -102,7 +90,7 @@ describe('crash safety', () => {
     const afterKill = await count();
     expect(afterKill).toBeLessThan(EVENTS);
 
-    await startWorkerProcess();
+    await startWorker();
     const done = await eventually(
       async () => {
         const res = await platform.request('GET', `/v1/connections/${created.body.id}`, {
