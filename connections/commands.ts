@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
+import { retryPendingInvites } from '../bookings/runs.ts';
 import type { CalendarConnectionRow } from '../db/entities/connection.ts';
 import { CalendarConnection } from '../db/entities/index.ts';
 import { pgArray } from '../db/sql.ts';
@@ -219,6 +220,7 @@ export async function reconnectConnection(
       throw error;
     });
   await signalConnectionRun(ctx.temporal, config, connection, reconnectSignal);
+  await retryPendingInvites(ctx.temporal, em, userId);
   return connectionView(em, connection.id);
 }
 

@@ -14,6 +14,7 @@ import {
   allHandlersFinished,
   condition,
   defineQuery,
+  defineSignal,
   defineUpdate,
   isCancellation,
   proxyActivities,
@@ -36,6 +37,9 @@ export const rescheduleUpdate = defineUpdate<RescheduleOutcome, [{ start: string
 export const cancelUpdate = defineUpdate<{ status: AppointmentStatus }, [{ reason: string | null }]>(
   'cancel',
 );
+
+/** A host's calendar can take invites again (it was reconnected): try a pending invite now. */
+export const retryInvitesSignal = defineSignal('retryInvites');
 
 export interface BookingWorkflowStatus {
   bookingId: string;
@@ -87,6 +91,9 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   let inviteDirty = false;
 
   setHandler(statusQuery, () => state);
+  setHandler(retryInvitesSignal, () => {
+    if (state.invite === 'pending') inviteDirty = true;
+  });
   setHandler(holdUpdate, (request) => {
     held ??= hold.holdSlot(request);
     return held;
