@@ -17,7 +17,12 @@ type Deps = Omit<ApiContext, 'em'>;
 export function createApp(deps: Deps) {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  // Which proxies' X-Forwarded-For is believed: rate limits key on the client address it yields,
+  // so trusting any sender would let a client pick its own address.
+  app.set(
+    'trust proxy',
+    /^\d+$/.test(deps.config.TRUST_PROXY) ? Number(deps.config.TRUST_PROXY) : deps.config.TRUST_PROXY,
+  );
   app.set('query parser', 'simple');
 
   app.use(

@@ -22,6 +22,13 @@ export const configSchema = z
     PORT: port.default(3000),
     // Unset: 127.0.0.1 outside production, so a development API is not reachable from the network.
     HOST: optional(z.string().regex(/^[\w.:-]+$/, 'must be an IP address or host name to listen on')),
+    TRUST_PROXY: z
+      .string()
+      .regex(
+        /^[\w.:/, -]+$/,
+        'must be Express "trust proxy" values: loopback, a hop count, or addresses/CIDRs',
+      )
+      .default('loopback'),
     PUBLIC_URL: optional(url),
     DATA_DIR: z.string().min(1).default('.data'),
     DATABASE_URL: optional(

@@ -58,7 +58,7 @@ import {
 import { type CalDavCursor, readCursor, type WindowKey, writeCursor } from './sync-cursor.ts';
 
 /** hrefs per calendar-multiget, and upserts per page. */
-export const MULTIGET_BATCH = 500;
+export const MULTIGET_BATCH = 100;
 /** Bounds a page that only confirms unchanged objects. */
 const UNCHANGED_PER_PAGE = 1000;
 /** Guards against a server that keeps answering "truncated" (507) with the same token. */
