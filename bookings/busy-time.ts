@@ -58,16 +58,27 @@ export async function loadHostAvailability(
         where u.id = any(?::text[])`,
       [pgArray(hosts)],
     ),
+    // Timed busy time arrives merged (range_agg), so a dense calendar costs a few rows, not
+    // thousands; all-day events come as they are, to be laid over the host's own days.
     em.execute<{ user_id: string; start_at: Date; end_at: Date; all_day: boolean }[]>(
-      `select e.user_id, e.start_at, e.end_at, e.all_day
-         from imported_events e join provider_calendars pc on pc.id = e.calendar_id
-        where e.user_id = any(?::text[]) and e.busy and e.during && tstzrange(?, ?, '[)')
-          and pc.import_for_availability and pc.removed_at is null
+      `with timed as (
+         select e.user_id, e.during
+           from imported_events e join provider_calendars pc on pc.id = e.calendar_id
+          where e.user_id = any(?::text[]) and e.busy and not e.all_day and e.during && tstzrange(?, ?, '[)')
+            and pc.import_for_availability and pc.removed_at is null
+         union all
+         select h.user_id, h.during
+           from appointment_hosts h
+          where h.user_id = any(?::text[]) and h.blocking and h.during && tstzrange(?, ?, '[)')
+       )
+       select user_id, lower(r) as start_at, upper(r) as end_at, false as all_day
+         from (select user_id, unnest(range_agg(during)) as r from timed group by user_id) merged
        union all
-       select h.user_id, h.start_at, h.end_at, false
-         from appointment_hosts h
-        where h.user_id = any(?::text[]) and h.blocking and h.during && tstzrange(?, ?, '[)')`,
-      [pgArray(hosts), from, to, pgArray(hosts), from, to],
+       select e.user_id, e.start_at, e.end_at, true
+         from imported_events e join provider_calendars pc on pc.id = e.calendar_id
+        where e.user_id = any(?::text[]) and e.busy and e.all_day and e.during && tstzrange(?, ?, '[)')
+          and pc.import_for_availability and pc.removed_at is null`,
+      [pgArray(hosts), from, to, pgArray(hosts), from, to, pgArray(hosts), from, to],
     ),
   ]);
   return hosts.flatMap((userId) => {
