@@ -57,6 +57,9 @@ export async function createWorker(options: WorkerOptions) {
     taskQueue: options.taskQueue,
     workflowBundle: options.bundle ?? (await buildWorkflowBundle(options.deps.logger)),
     activities: createActivities(options.deps),
+    // Each cached run holds its workflow state in memory; a run evicted from the cache is replayed
+    // from its (bounded) history at its next poll instead.
+    maxCachedWorkflows: options.deps.config.WORKER_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: '5 seconds',
   });
   return { worker, connection };
