@@ -119,17 +119,19 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
 
     /** After a sync pass: `active` (or `importing` while a calendar is still waiting), lastSyncAt now. */
     async finishSyncPass(connectionId: string): Promise<ConnectionStatus> {
-      const em = orm.em.fork();
-      const [pending] = await em.execute<{ n: number }[]>(
-        `select count(*)::int as n from provider_calendars
-          where connection_id = ? and import_for_availability and removed_at is null and import_status in ('pending', 'importing')`,
-        [connectionId],
-      );
-      await em.execute(
-        'update calendar_connections set last_sync_at = now() where id = ? and status <> all(?::text[])',
-        [connectionId, pgArray(REMOVAL_STATUSES)],
-      );
-      return changeConnectionStatus(em, connectionId, pending?.n ? 'importing' : 'active');
+      // One transaction: a reader never sees the new lastSyncAt with the old status.
+      return orm.em.fork().transactional(async (em) => {
+        const [pending] = await em.execute<{ n: number }[]>(
+          `select count(*)::int as n from provider_calendars
+            where connection_id = ? and import_for_availability and removed_at is null and import_status in ('pending', 'importing')`,
+          [connectionId],
+        );
+        await em.execute(
+          'update calendar_connections set last_sync_at = now() where id = ? and status <> all(?::text[])',
+          [connectionId, pgArray(REMOVAL_STATUSES)],
+        );
+        return changeConnectionStatus(em, connectionId, pending?.n ? 'importing' : 'active');
+      });
     },
 
     /**

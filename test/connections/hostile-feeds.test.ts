@@ -69,7 +69,8 @@ describe('hostile feed content', () => {
       async () => {
         const c = (await platform.request('GET', `/v1/connections/${created.body.id}`, { token: user.token }))
           .body;
-        return c.calendars[0].importStatus === 'ready' || c.calendars[0].importStatus === 'error' ? c : null;
+        const settled = c.calendars[0].importStatus === 'error' || c.status === 'active';
+        return settled && c.calendars[0].importStatus !== 'importing' ? c : null;
       },
       { what: 'the import to end' },
     );
