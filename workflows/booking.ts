@@ -147,9 +147,10 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
 
   // Until the appointment is over: keep the invites in line with reschedules and cancellation.
   for (;;) {
-    const untilEnd = Math.max(0, Date.parse(state.endsAt!) - Date.now());
+    const untilEnd = Date.parse(state.endsAt!) - Date.now();
+    if (untilEnd <= 0 && !inviteDirty) break;
     const waitFor = state.invite === 'pending' ? Math.min(untilEnd, INVITE_RETRY_MS) : untilEnd;
-    await condition(() => inviteDirty, waitFor);
+    if (waitFor > 0) await condition(() => inviteDirty, waitFor);
     if (inviteDirty || state.invite === 'pending') {
       inviteDirty = false;
       state.invite = await syncInvites();
