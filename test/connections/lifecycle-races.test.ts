@@ -75,15 +75,24 @@ describe('connection lifecycle races', () => {
     expect(second.status).toBe(200);
     expect((await handle.query(statusQuery)).phase).toBe('discovering');
 
-    // Two requests to the new URL verified it (verify access, list calendars); the run must
-    // discover with it too.
-    await eventually(async () => requestsTo('/fast-b.ics') >= 3, {
-      what: 'a discovery with the credentials of the second reconnect',
+    // The run must discover again after the one the second reconnect interrupted: a third
+    // discovery, with the new credentials (a lost signal leaves it at two, waiting for a Save).
+    const discoveries = () =>
+      history(connection.workflowId).then(
+        (events) =>
+          events.filter(
+            (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'discoverCalendars',
+          ).length,
+      );
+    await eventually(async () => (await discoveries()) >= 3, {
+      what: 'a discovery after the second reconnect',
     });
-    const discoveries = (await history(connection.workflowId)).filter(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'discoverCalendars',
-    );
-    expect(discoveries.length).toBe(3);
+    await eventually(async () => (await handle.query(statusQuery)).phase === 'awaiting_selection', {
+      what: 'the run to settle',
+    });
+    expect(await discoveries()).toBe(3);
+    // Verification (access, then calendars) and the last discovery read the new URL.
+    expect(requestsTo('/fast-b.ics')).toBeGreaterThanOrEqual(3);
   });
 
   it('keeps the calendar, its selection and its busy time when an ICS feed is reconnected with a rotated URL', async () => {
