@@ -14,3 +14,8 @@ export interface ApiContext {
   /** The request's own EntityManager fork. */
   em(req: Request): EntityManager;
 }
+
+/** What a use case (connections/, bookings/) is handed for one request. */
+export function useCaseContext(ctx: ApiContext, req: Request) {
+  return { em: ctx.em(req), config: ctx.config, temporal: ctx.temporal };
+}

@@ -7,15 +7,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { Appointment, BookingCalendar } from '../db/entities/index.ts';
 import type { AppointmentStatus } from '../domain/booking.ts';
 import { AppError } from '../domain/errors.ts';
-import { hostsOf, rulesOf } from './booking-calendars.ts';
+import { hostsOf } from './booking-calendars.ts';
 import { isExclusionViolation } from './hold.ts';
 import { assertBookable, slotUnavailable } from './slots.ts';
 
 export type RescheduleOutcome =
   | { moved: true; start: string; end: string }
   | { moved: false; code: 'slot_unavailable' | 'invalid_state'; message: string };
-
-const MINUTE = 60_000;
 
 /** held → confirmed; a booking cancelled meanwhile stays cancelled. */
 export async function confirmBooking(em: EntityManager, bookingId: string): Promise<AppointmentStatus> {
@@ -47,18 +45,13 @@ export async function moveBooking(
         : null;
       if (!calendar)
         throw new AppError(409, 'invalid_state', 'Its booking calendar was deleted: it cannot be moved.');
-      const rules = rulesOf(calendar);
       // The booking's own hold does not stand in its way.
       await em.execute('update appointment_hosts set blocking = false where appointment_id = ?', [bookingId]);
       const hosts = await hostsOf(em, calendar.id);
-      const { start, end } = await assertBookable(em, calendar, hosts, new Date(startIso), now);
+      const { start, end, held } = await assertBookable(em, calendar, hosts, new Date(startIso), now);
       await em.execute(
-        `update appointment_hosts set start_at = ?, end_at = ?, blocking = true where appointment_id = ?`,
-        [
-          new Date(start.getTime() - rules.bufferBeforeMinutes * MINUTE),
-          new Date(end.getTime() + rules.bufferAfterMinutes * MINUTE),
-          bookingId,
-        ],
+        'update appointment_hosts set start_at = ?, end_at = ?, blocking = true where appointment_id = ?',
+        [held.start, held.end, bookingId],
       );
       await em.execute(
         `update appointments set start_at = ?, end_at = ?, sequence = sequence + 1, updated_at = now(),

@@ -14,7 +14,7 @@ import {
 } from '../db/entities/index.ts';
 import type { Person } from '../domain/booking.ts';
 import { AppError } from '../domain/errors.ts';
-import { hostsOf, rulesOf } from './booking-calendars.ts';
+import { hostsOf } from './booking-calendars.ts';
 import { assertUsable, ownerName } from './links.ts';
 import { assertBookable, slotUnavailable } from './slots.ts';
 
@@ -31,8 +31,6 @@ export interface HoldRequest {
 export type HoldOutcome =
   | { held: true; start: string; end: string; hosts: string[] }
   | { held: false; code: 'slot_unavailable' | 'link_used' | 'link_revoked' | 'not_found'; message: string };
-
-const MINUTE = 60_000;
 
 /** Holds the slot, or explains (as an outcome, not a throw) why it cannot be held. Idempotent per booking id. */
 export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now: Date): Promise<HoldOutcome> {
@@ -51,9 +49,8 @@ export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now:
       if (!calendar) throw new AppError(404, 'not_found', 'Booking calendar not found.');
       if (request.oneTimeLinkId) await consumeLink(em, request.oneTimeLinkId, calendar.id);
 
-      const rules = rulesOf(calendar);
       const hosts = await hostsOf(em, calendar.id);
-      const { start, end } = await assertBookable(em, calendar, hosts, new Date(request.start), now);
+      const { start, end, held } = await assertBookable(em, calendar, hosts, new Date(request.start), now);
 
       em.create(Appointment, {
         id: request.bookingId,
@@ -75,8 +72,8 @@ export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now:
         em.create(AppointmentHost, {
           appointmentId: request.bookingId,
           userId,
-          startAt: new Date(start.getTime() - rules.bufferBeforeMinutes * MINUTE),
-          endAt: new Date(end.getTime() + rules.bufferAfterMinutes * MINUTE),
+          startAt: held.start,
+          endAt: held.end,
           blocking: true,
         });
         em.create(AppointmentInvite, { appointmentId: request.bookingId, userId, status: 'pending' });

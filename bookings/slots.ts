@@ -52,7 +52,9 @@ function slotsOf(
 
 /**
  * Whether every host can take `start` on this calendar now: the same rules as the offered slots,
- * read inside the caller's transaction (the hold and a reschedule re-check with it).
+ * read inside the caller's transaction (the hold and a reschedule re-check with it). Answers the
+ * appointment's time and the span its hosts hold: the time widened by the buffers, which the
+ * exclusion constraint then guards, so availability and the constraint agree.
  */
 export async function assertBookable(
   em: EntityManager,
@@ -60,16 +62,22 @@ export async function assertBookable(
   hosts: readonly string[],
   start: Date,
   now: Date,
-): Promise<{ start: Date; end: Date }> {
+): Promise<{ start: Date; end: Date; held: { start: Date; end: Date } }> {
   const rules = rulesOf(calendar);
-  const end = new Date(start.getTime() + rules.durationMinutes * 60_000);
+  const end = new Date(start.getTime() + rules.durationMinutes * MINUTE);
   const availability = await loadHostAvailability(em, hosts, { from: start, to: end });
   const bookable =
     availability.length === hosts.length &&
     availability.every((host) => isBookableStart({ hours: host.hours, busy: host.busy, rules, now, start }));
   if (!bookable) throw slotUnavailable();
-  return { start, end };
+  const held = {
+    start: new Date(start.getTime() - rules.bufferBeforeMinutes * MINUTE),
+    end: new Date(end.getTime() + rules.bufferAfterMinutes * MINUTE),
+  };
+  return { start, end, held };
 }
+
+const MINUTE = 60_000;
 
 export const slotUnavailable = () =>
   new AppError(409, 'slot_unavailable', 'This time is no longer available. Please pick another one.');

@@ -14,7 +14,7 @@ import { bookableSlots } from '../../bookings/slots.ts';
 import { BOOKING_CALENDAR_TYPES } from '../../domain/booking.ts';
 import { text } from '../../platform/validation.ts';
 import { requireUser } from '../auth.ts';
-import type { ApiContext } from '../context.ts';
+import { type ApiContext, useCaseContext } from '../context.ts';
 import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { cursorParam, encodeCursor, instant, isoInstant, listQuery, page } from '../schemas.ts';
@@ -53,11 +53,6 @@ const rules = {
 export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): void {
   const publicReads = rateLimit(ctx.config.PUBLIC_RATE_LIMIT_PER_MINUTE, 'requests from this address');
   const bookings = rateLimit(ctx.config.BOOKING_RATE_LIMIT_PER_MINUTE, 'booking attempts from this address');
-  const bookingContext = (req: Parameters<ApiContext['em']>[0]) => ({
-    em: ctx.em(req),
-    config: ctx.config,
-    temporal: ctx.temporal,
-  });
 
   api.add(
     {
@@ -239,7 +234,7 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
     },
     async ({ req, res, params, body }) => {
       await bookings(res, req.ip ?? 'unknown');
-      const c = bookingContext(req);
+      const c = useCaseContext(ctx, req);
       const calendar = await findBookingCalendar(c.em, params.slug);
       const view = await requestBooking(c, { calendar, oneTimeLinkId: null }, body, new Date());
       return { status: 201, body: view, headers: { Location: `/v1/bookings/${view.id}` } };

@@ -17,7 +17,7 @@ import { bookableSlots } from '../../bookings/slots.ts';
 import { notFound, validationFailed } from '../../domain/errors.ts';
 import { text } from '../../platform/validation.ts';
 import { type Caller, requireUser } from '../auth.ts';
-import type { ApiContext } from '../context.ts';
+import { type ApiContext, useCaseContext } from '../context.ts';
 import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { instant, uuidParam } from '../schemas.ts';
@@ -39,11 +39,6 @@ const manageQuery = z.object({ token: text(100).optional() });
 export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
   const publicReads = rateLimit(ctx.config.PUBLIC_RATE_LIMIT_PER_MINUTE, 'requests from this address');
   const bookings = rateLimit(ctx.config.BOOKING_RATE_LIMIT_PER_MINUTE, 'booking attempts from this address');
-  const bookingContext = (req: Parameters<ApiContext['em']>[0]) => ({
-    em: ctx.em(req),
-    config: ctx.config,
-    temporal: ctx.temporal,
-  });
   /** A host's token, else the manage token; neither → 404 (a booking id alone reveals nothing). */
   const accessOf = (caller: Caller, token: string | undefined): BookingAccess => {
     if (caller.kind === 'user') return { userId: caller.userId };
@@ -124,7 +119,7 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
     },
     async ({ req, res, params, body }) => {
       await bookings(res, req.ip ?? 'unknown');
-      const c = bookingContext(req);
+      const c = useCaseContext(ctx, req);
       const { link, calendar } = await usableLink(c.em, params.token);
       const view = await requestBooking(c, { calendar, oneTimeLinkId: link.id }, body, new Date());
       return { status: 201, body: view, headers: { Location: `/v1/bookings/${view.id}` } };
@@ -164,7 +159,7 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
     },
     async ({ req, caller, params, query }) => ({
       status: 200,
-      body: await readBooking(bookingContext(req), params.id, accessOf(caller, query.token)),
+      body: await readBooking(useCaseContext(ctx, req), params.id, accessOf(caller, query.token)),
     }),
   );
 
@@ -188,7 +183,7 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
     async ({ req, caller, params, query, body }) => ({
       status: 200,
       body: await cancelBooking(
-        bookingContext(req),
+        useCaseContext(ctx, req),
         params.id,
         accessOf(caller, query.token),
         body.reason ?? null,
@@ -219,7 +214,7 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
     async ({ req, caller, params, query, body }) => ({
       status: 200,
       body: await rescheduleBooking(
-        bookingContext(req),
+        useCaseContext(ctx, req),
         params.id,
         accessOf(caller, query.token),
         body.start,

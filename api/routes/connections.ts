@@ -25,7 +25,7 @@ import {
 import { CONNECTION_STATUSES } from '../../domain/connection-status.ts';
 import { validationFailed } from '../../domain/errors.ts';
 import { requireUser } from '../auth.ts';
-import type { ApiContext } from '../context.ts';
+import { type ApiContext, useCaseContext } from '../context.ts';
 import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { cursorParam, encodeCursor, instant, isoInstant, listQuery, page, uuidParam } from '../schemas.ts';
@@ -82,11 +82,6 @@ const connectBody = z
 const DAY_MS = 86_400_000;
 
 export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void {
-  const commandContext = (req: Parameters<ApiContext['em']>[0]) => ({
-    em: ctx.em(req),
-    config: ctx.config,
-    temporal: ctx.temporal,
-  });
   // Each attempt makes the server fetch a user-supplied URL: a per-user budget (per API process).
   const limitConnectAttempts = rateLimit(ctx.config.CONNECT_RATE_LIMIT_PER_MINUTE, 'connection attempts');
 
@@ -114,7 +109,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     },
     async ({ req, res, caller, body }) => {
       await limitConnectAttempts(res, requireUser(caller));
-      const view = await linkConnection(commandContext(req), requireUser(caller), body);
+      const view = await linkConnection(useCaseContext(ctx, req), requireUser(caller), body);
       return { status: 201, body: view, headers: { Location: `/v1/connections/${view.id}` } };
     },
   );
@@ -180,7 +175,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     },
     async ({ req, caller, params, body }) => ({
       status: 200,
-      body: await saveCalendarSelection(commandContext(req), requireUser(caller), params.id, body),
+      body: await saveCalendarSelection(useCaseContext(ctx, req), requireUser(caller), params.id, body),
     }),
   );
 
@@ -202,7 +197,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     async ({ req, caller, params, body }) => ({
       status: 200,
       body: await changeSyncDirection(
-        commandContext(req),
+        useCaseContext(ctx, req),
         requireUser(caller),
         params.id,
         body.syncDirection,
@@ -230,7 +225,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       },
     },
     async ({ req, caller, params, body }) => {
-      const run = await requestSync(commandContext(req), requireUser(caller), params.id, body.direction);
+      const run = await requestSync(useCaseContext(ctx, req), requireUser(caller), params.id, body.direction);
       return { status: 202, body: { accepted: true, direction: body.direction, workflowId: run.workflowId } };
     },
   );
@@ -259,7 +254,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       await limitConnectAttempts(res, requireUser(caller));
       return {
         status: 200,
-        body: await reconnectConnection(commandContext(req), requireUser(caller), params.id, body),
+        body: await reconnectConnection(useCaseContext(ctx, req), requireUser(caller), params.id, body),
       };
     },
   );
@@ -280,7 +275,7 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     },
     async ({ req, caller, params }) => ({
       status: 202,
-      body: await removeConnection(commandContext(req), requireUser(caller), params.id),
+      body: await removeConnection(useCaseContext(ctx, req), requireUser(caller), params.id),
     }),
   );
 

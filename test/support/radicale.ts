@@ -18,6 +18,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../worker/local/ports.ts';
 import { pipInstallOnce, toolsDir } from '../../worker/local/tools.ts';
+import { killChild, waitUntilAnswering } from './child-server.ts';
 
 const run = promisify(execFile);
 
@@ -190,7 +191,7 @@ export async function startRadicale(opts: { users: RadicaleUser[] }): Promise<Ra
       stderr = (stderr + chunk).slice(-20_000);
     });
     const candidate = `http://127.0.0.1:${port}/`;
-    if (await waitUntilAnswering(candidate, proc)) {
+    if (await waitUntilAnswering(candidate, proc, 20_000)) {
       child = proc;
       url = candidate;
     } else {
@@ -300,31 +301,4 @@ export async function startRadicale(opts: { users: RadicaleUser[] }): Promise<Ra
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function waitUntilAnswering(url: string, proc: ChildProcess, timeoutMs = 20_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) return false;
-    try {
-      const response = await fetch(url, { method: 'OPTIONS', signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      return true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return false;
-}
-
-function killChild(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    proc.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    proc.kill('SIGTERM');
-  });
 }

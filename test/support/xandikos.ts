@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../worker/local/ports.ts';
 import { pipInstallOnce } from '../../worker/local/tools.ts';
+import { killChild, waitUntilAnswering } from './child-server.ts';
 
 export const XANDIKOS_REQUIREMENT = 'xandikos==0.4.10';
 
@@ -150,7 +151,7 @@ export async function startXandikos(opts: { user: XandikosUser }): Promise<Xandi
       stderr = (stderr + chunk).slice(-20_000);
     });
     const candidate = `http://127.0.0.1:${port}/`;
-    if (await waitUntilAnswering(candidate, proc)) {
+    if (await waitUntilAnswering(candidate, proc, 30_000)) {
       child = proc;
       url = candidate;
     } else {
@@ -247,32 +248,5 @@ function runPython(script: string, env: NodeJS.ProcessEnv, input: string): Promi
       code === 0 ? resolve() : reject(new Error(`Xandikos seeding failed (${code}):\n${stderr}`)),
     );
     proc.stdin.end(input);
-  });
-}
-
-async function waitUntilAnswering(url: string, proc: ChildProcess, timeoutMs = 30_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) return false;
-    try {
-      const response = await fetch(url, { method: 'OPTIONS', signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      return true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return false;
-}
-
-function killChild(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    proc.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    proc.kill('SIGTERM');
   });
 }
