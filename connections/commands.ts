@@ -254,7 +254,7 @@ async function findLiveConnection(
 function parseConnectRequest(config: Config, request: ConnectRequest) {
   const { provider, ...fields } = request;
   const module = providerModules[provider];
-  if (!module) {
+  if (!module?.toStored) {
     const message = `${provider} connections are not available on this server yet`;
     throw validationFailed([{ path: 'provider', message }], `${message}.`);
   }

@@ -54,6 +54,19 @@ export const configSchema = z
     GOOGLE_OAUTH_URL: optional(url),
     MICROSOFT_GRAPH_URL: url.default('https://graph.microsoft.com'),
     MICROSOFT_AUTHORITY: url.default('https://login.microsoftonline.com/common'),
+    // OAuth clients; a provider without both answers 422 "not configured on this server".
+    GOOGLE_CLIENT_ID: optional(z.string().min(1).max(512)),
+    GOOGLE_CLIENT_SECRET: optional(z.string().min(1).max(512)),
+    MICROSOFT_CLIENT_ID: optional(z.string().min(1).max(512)),
+    MICROSOFT_CLIENT_SECRET: optional(z.string().min(1).max(512)),
+    // auto: push notifications (Google watch channels, Graph subscriptions) only when PUBLIC_URL is https.
+    PUSH_NOTIFICATIONS: z.enum(['auto', 'on', 'off']).default('auto'),
+    // Full re-listing of every calendar of a connection, repairing what an incremental cursor missed.
+    RECONCILE_HOURS: z.coerce
+      .number()
+      .min(0.001)
+      .max(24 * 30)
+      .default(24),
     ICLOUD_CALDAV_URL: url.default('https://caldav.icloud.com'),
     SYNC_WINDOW_PAST_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
     SYNC_WINDOW_FUTURE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),

@@ -6,6 +6,7 @@
 
 import type { Occurrence, OutboundEvent, TimeWindow } from '../domain/calendar.ts';
 import type { CalendarWarning, ProviderKind } from '../domain/connection.ts';
+import type { GrantAccess } from './oauth.ts';
 import type { Outbound } from './outbound/context.ts';
 
 /** What the adapter learns when it verifies access. */
@@ -124,6 +125,8 @@ export interface ProviderConnection {
   serverUrl: string | null;
   /** Decrypted secrets: `{ username, password }` for CalDAV/iCloud, `{ url }` for ICS, tokens for OAuth. */
   credentials: Record<string, unknown>;
+  /** OAuth providers: the access token, refreshed on demand (connections/grants.ts). */
+  grant?: GrantAccess;
 }
 
 /** Environment an adapter runs in; tests point URLs at local servers. */
@@ -137,4 +140,6 @@ export interface ProviderContext {
    * Absent only where adapters are built without configuration (tests, benchmarks): no policy.
    */
   outbound?: Outbound;
+  /** Operator-configured API base URLs (trusted origins): GOOGLE_API_URL, MICROSOFT_GRAPH_URL. */
+  apiUrls?: { google: string; microsoftGraph: string };
 }

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { ProviderKind } from '../domain/connection.ts';
 import type { Config } from '../platform/config.ts';
 import type { CalendarProvider, ProviderConnection, ProviderContext } from './contract.ts';
+import type { OAuthModule } from './oauth.ts';
 import { outboundFor } from './outbound/context.ts';
 
 export interface StoredConnectionParts {
@@ -25,7 +26,10 @@ export interface ProviderModule<Body extends z.ZodObject = z.ZodObject> {
   readOnly?: boolean;
   /** The POST /v1/connections (and reconnect) body for this provider, without `provider`. */
   connectBody: Body;
-  toStored(body: z.output<Body>, config: Config): StoredConnectionParts;
+  /** Password and feed providers: what the connect body stores. Absent for OAuth providers. */
+  toStored?(body: z.output<Body>, config: Config): StoredConnectionParts;
+  /** OAuth providers (Google, Microsoft): consent, code exchange, refresh, revocation. */
+  oauth?: OAuthModule;
   create(connection: ProviderConnection, context: ProviderContext): CalendarProvider;
   pollSeconds(config: Config): number;
 }
@@ -35,5 +39,6 @@ export function providerContext(config: Config): ProviderContext {
     requestTimeoutMs: config.PROVIDER_TIMEOUT_SECONDS * 1000,
     userAgent: 'Calbridge/0.1 (+calendar sync)',
     outbound: outboundFor(config),
+    apiUrls: { google: config.GOOGLE_API_URL, microsoftGraph: config.MICROSOFT_GRAPH_URL },
   };
 }
