@@ -7,6 +7,12 @@ import { recordCalendarListing } from '../connections/calendars.ts';
 import { openStoredProvider } from '../connections/credentials.ts';
 import { type CalendarSyncResult, syncCalendar } from '../connections/import-engine.ts';
 import { needsReauthNotice } from '../connections/notices.ts';
+import {
+  maintainPushChannels,
+  type PushMaintenance,
+  pushEnabled,
+  releaseProviderResources,
+} from '../connections/push.ts';
 import { removeConnectionData } from '../connections/removal.ts';
 import { changeConnectionStatus } from '../connections/status.ts';
 import { CalendarConnection } from '../db/entities/index.ts';
@@ -14,6 +20,7 @@ import { pgArray } from '../db/sql.ts';
 import type { ProviderKind } from '../domain/connection.ts';
 import { type ConnectionStatus, REMOVAL_STATUSES } from '../domain/connection-status.ts';
 import type { EmailRequest } from '../domain/email.ts';
+import type { Config } from '../platform/config.ts';
 import { providerModule } from '../providers/registry.ts';
 import type { ActivityDeps } from './deps.ts';
 import { providerCall } from './failures.ts';
@@ -31,12 +38,18 @@ export interface ConnectionSnapshot {
   heartbeatSeconds: number;
   /** Continue-as-new once the history has this many events. */
   historyLimit: number;
+  /** The provider can push change notifications and this server has them on. */
+  push: boolean;
+  /** How often every calendar is re-listed in full (RECONCILE_HOURS). */
+  reconcileSeconds: number;
 }
 
 export interface SyncTarget {
   calendarId: string;
   name: string;
 }
+
+const reconcileSeconds = (config: Config) => Math.round(config.RECONCILE_HOURS * 3600);
 
 export function createConnectionActivities({ orm, config }: ActivityDeps) {
   return {
@@ -54,6 +67,8 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
           pollSeconds: 300,
           heartbeatSeconds: 30,
           historyLimit: config.WORKFLOW_HISTORY_LIMIT,
+          push: false,
+          reconcileSeconds: reconcileSeconds(config),
         };
       }
       return {
@@ -66,6 +81,8 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
         pollSeconds: providerModule(c.provider).pollSeconds(config),
         heartbeatSeconds: config.SYNC_HEARTBEAT_SECONDS,
         historyLimit: config.WORKFLOW_HISTORY_LIMIT,
+        push: pushEnabled(config) && providerModule(c.provider).oauth !== undefined,
+        reconcileSeconds: reconcileSeconds(config),
       };
     },
 
@@ -100,12 +117,31 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
     },
 
     /** Imports one calendar (full or incremental), heartbeating its progress so a crash resumes it. */
-    async importCalendar(calendarId: string): Promise<CalendarSyncResult> {
+    async importCalendar(
+      calendarId: string,
+      options: { fullListing?: boolean } = {},
+    ): Promise<CalendarSyncResult> {
       // A cancellation (the connection is being removed) stops it at once, even mid-download; the
       // abandoned work applies no further page, as it checks the signal first.
       return withHeartbeat((signal, beat) =>
-        providerCall(() => syncCalendar(orm.em, config, calendarId, { onPage: beat, signal })),
+        providerCall(() =>
+          syncCalendar(orm.em, config, calendarId, {
+            onPage: beat,
+            signal,
+            fullListing: options.fullListing === true,
+          }),
+        ),
       );
+    },
+
+    /** Subscribes, renews and stops the connection's push channels (Google, Microsoft). */
+    async maintainPushChannels(connectionId: string): Promise<PushMaintenance> {
+      return providerCall(() => maintainPushChannels(orm.em, config, connectionId));
+    },
+
+    /** Removal: stops push channels and revokes the grant where the provider allows it. */
+    async releaseProviderResources(connectionId: string): Promise<{ stopped: number }> {
+      return releaseProviderResources(orm.em, config, connectionId);
     },
 
     async markCalendarError(calendarId: string, message: string): Promise<void> {

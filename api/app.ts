@@ -9,6 +9,7 @@ import { registerBookingCalendarRoutes } from './routes/booking-calendars.ts';
 import { registerBookingRoutes } from './routes/bookings.ts';
 import { registerConnectionRoutes } from './routes/connections.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerOAuthRoutes } from './routes/oauth.ts';
 import { registerUserRoutes } from './routes/users.ts';
 import { ApiRoutes, buildOpenApi } from './routing.ts';
 
@@ -64,6 +65,7 @@ export function createApp(deps: Deps) {
   registerHealthRoutes(api, ctx);
   registerUserRoutes(api, ctx);
   registerConnectionRoutes(api, ctx);
+  registerOAuthRoutes(api, ctx);
   registerBookingCalendarRoutes(api, ctx);
   registerBookingRoutes(api, ctx);
 

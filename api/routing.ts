@@ -42,6 +42,8 @@ export interface HandlerContext<P, Q, B> {
 export interface Reply {
   status: number;
   body?: unknown;
+  /** A text/plain body instead of JSON (Graph's validation handshake wants the token echoed as is). */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -92,7 +94,8 @@ export class ApiRoutes {
           z.output<B>
         >);
         for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
-        if (reply.body === undefined) res.status(reply.status).end();
+        if (reply.text !== undefined) res.status(reply.status).type('text/plain').send(reply.text);
+        else if (reply.body === undefined) res.status(reply.status).end();
         else res.status(reply.status).json(reply.body);
       } catch (error) {
         next(error);

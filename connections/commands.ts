@@ -11,7 +11,7 @@ import { retryPendingInvites } from '../bookings/runs.ts';
 import type { CalendarConnectionRow } from '../db/entities/connection.ts';
 import { CalendarConnection } from '../db/entities/index.ts';
 import { pgArray } from '../db/sql.ts';
-import type { ProviderKind, SyncDirection } from '../domain/connection.ts';
+import { isOAuthProvider, type ProviderKind, type SyncDirection } from '../domain/connection.ts';
 import { isRemovalStatus, REMOVAL_STATUSES } from '../domain/connection-status.ts';
 import {
   AppError,
@@ -38,6 +38,7 @@ import {
   recordCalendarListing,
 } from './calendars.ts';
 import { sealCredentials } from './credentials.ts';
+import { type AuthorizingView, reconnectAuthorization, startAuthorization } from './oauth.ts';
 import { type ConnectionRun, signalConnectionRun, startConnectionRun } from './runs.ts';
 import { changeConnectionStatus } from './status.ts';
 import { verifyAndList } from './verify.ts';
@@ -61,7 +62,8 @@ export async function linkConnection(
   ctx: ConnectionCommandContext,
   userId: string,
   request: ConnectRequest,
-): Promise<ConnectionView> {
+): Promise<AuthorizingView> {
+  if (isOAuthProvider(request.provider)) return startAuthorization(ctx, userId, request.provider, request);
   const { em, config } = ctx;
   const { kind, stored } = parseConnectRequest(config, request);
   const accountIdentity = hashToken(stored.identity);
@@ -181,7 +183,7 @@ export async function reconnectConnection(
   userId: string,
   connectionId: string,
   request: ConnectRequest,
-): Promise<ConnectionView> {
+): Promise<AuthorizingView> {
   const { em, config } = ctx;
   const connection = await findOwnedConnection(em, userId, connectionId);
   if (connection.status === 'removed') throw removedAlready();
@@ -189,6 +191,10 @@ export async function reconnectConnection(
     throw validationFailed([
       { path: 'provider', message: `must be ${connection.provider}, the provider of this connection` },
     ]);
+  if (isOAuthProvider(connection.provider)) {
+    if (isRemovalStatus(connection.status)) throw removedAlready();
+    return reconnectAuthorization(ctx, userId, connection, request);
+  }
   const { kind, stored } = parseConnectRequest(config, request);
   const verified = await verifyAndList(config, { provider: kind, ...stored });
   await em
@@ -288,7 +294,7 @@ function selectionProblems(
   return problems;
 }
 
-const alreadyLinked = (connectionId: string | null) =>
+export const alreadyLinked = (connectionId: string | null) =>
   new AppError(
     409,
     'already_exists',

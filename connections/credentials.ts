@@ -8,17 +8,19 @@ import type { Config } from '../platform/config.ts';
 import { decryptJson, encryptJson } from '../platform/crypto.ts';
 import type { CalendarProvider, ProviderConnection } from '../providers/contract.ts';
 import { providerContext } from '../providers/module.ts';
+import type { OAuthCredentials } from '../providers/oauth.ts';
 import { providerModule } from '../providers/registry.ts';
+import { storedGrant } from './grants.ts';
 
 /** Credentials are bound to their connection id (AES-GCM associated data). */
-const aad = (connectionId: string) => `calendar_connections:${connectionId}`;
+export const credentialsAad = (connectionId: string) => `calendar_connections:${connectionId}`;
 
 export function sealCredentials(
   config: Config,
   connectionId: string,
   credentials: Record<string, unknown>,
 ): Buffer {
-  return encryptJson(config.encryptionKey, credentials, aad(connectionId));
+  return encryptJson(config.encryptionKey, credentials, credentialsAad(connectionId));
 }
 
 export function openProvider(config: Config, parts: ProviderConnection): CalendarProvider {
@@ -36,14 +38,19 @@ export async function openStoredProvider(em: EntityManager, config: Config, conn
   const credentials = decryptJson<Record<string, unknown>>(
     config.encryptionKey,
     Buffer.from(connection.credentials),
-    aad(connectionId),
+    credentialsAad(connectionId),
   );
+  const oauth = providerModule(connection.provider).oauth;
   return {
     connection,
+    credentials,
     provider: openProvider(config, {
       provider: connection.provider,
       serverUrl: connection.serverUrl ?? null,
       credentials,
+      ...(oauth
+        ? { grant: storedGrant(em, config, connection, oauth, credentials as OAuthCredentials) }
+        : {}),
     }),
   };
 }

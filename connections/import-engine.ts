@@ -38,6 +38,12 @@ export interface SyncOptions {
   /** Stops the import before its next page is applied (each applied page stays, with its cursor). */
   signal?: AbortSignal;
   now?: Date;
+  /**
+   * Reconciliation: list the calendar in full instead of asking for changes since the cursor. The
+   * sweep after the listing removes what the provider no longer has; unchanged objects are skipped
+   * by their version tags, so what it writes is what the cursor had missed.
+   */
+  fullListing?: boolean;
 }
 
 export async function syncCalendar(
@@ -63,7 +69,7 @@ export async function syncCalendar(
   let cursor = calendar.syncCursor ?? null;
   // A window that rolled forward to a new day needs a full listing to pick up the newly covered days.
   const windowRolled = calendar.windowStart?.getTime() !== window.start.getTime();
-  if (windowRolled) cursor = null;
+  if (windowRolled || options.fullListing) cursor = null;
 
   const attempt = async (startCursor: SyncCursor | null) => {
     // Every sync starts a new generation, except one resuming an interrupted full listing: objects

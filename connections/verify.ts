@@ -52,7 +52,7 @@ async function withinDeadline<T>(ms: number, work: () => Promise<T>): Promise<T>
   }
 }
 
-function toVerificationError(error: unknown): AppError {
+export function toVerificationError(error: unknown): AppError {
   if (error instanceof DestinationNotAllowedError)
     return new AppError(422, 'destination_not_allowed', `${error.message}.`);
   if (error instanceof ResponseTooLargeError)

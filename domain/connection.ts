@@ -8,6 +8,16 @@
 export const PROVIDER_KINDS = ['google', 'microsoft', 'icloud', 'caldav', 'ics'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
+/** Providers linked by OAuth consent (no password): they start `pending_authorization`. */
+export const OAUTH_PROVIDER_KINDS = ['google', 'microsoft'] as const;
+export type OAuthProviderKind = (typeof OAUTH_PROVIDER_KINDS)[number];
+export const isOAuthProvider = (kind: string): kind is OAuthProviderKind =>
+  (OAUTH_PROVIDER_KINDS as readonly string[]).includes(kind);
+
+/** Why a user was sent to consent: a new link, or a reconnect of a grant that stopped working. */
+export const OAUTH_STATE_PURPOSES = ['link', 'reconnect'] as const;
+export type OAuthStatePurpose = (typeof OAUTH_STATE_PURPOSES)[number];
+
 /** both (the default): changes flow each way; inbound: provider → app only; outbound: app → provider only. */
 export const SYNC_DIRECTIONS = ['both', 'inbound', 'outbound'] as const;
 export type SyncDirection = (typeof SYNC_DIRECTIONS)[number];

@@ -7,6 +7,7 @@
 export type ErrorCode =
   | 'validation_failed'
   | 'malformed_json'
+  | 'invalid_oauth_state'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'unauthorized'
@@ -21,6 +22,7 @@ export type ErrorCode =
   | 'provider_unreachable'
   | 'invalid_feed'
   | 'destination_not_allowed'
+  | 'provider_not_configured'
   | 'no_availability_source'
   | 'rate_limited'
   | 'dependency_unavailable';

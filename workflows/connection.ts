@@ -21,6 +21,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -45,6 +46,10 @@ export const settingsChangedSignal = defineSignal('settingsChanged');
 export const reconnectSignal = defineSignal('reconnect');
 /** The user removed the connection. */
 export const removeSignal = defineSignal('remove');
+/** A verified push notification: something changed at the provider (a burst makes one pass). */
+export const providerChangedSignal = defineSignal('providerChanged');
+/** The provider says notifications were missed (Graph `missed`): re-list everything. */
+export const reconcileSignal = defineSignal('reconcile');
 
 export interface CalendarPassResult {
   calendarId: string;
@@ -59,6 +64,7 @@ export interface ConnectionWorkflowStatus {
   status: ConnectionStatus;
   phase:
     | 'starting'
+    | 'awaiting_authorization'
     | 'discovering'
     | 'awaiting_selection'
     | 'syncing'
@@ -74,6 +80,10 @@ export interface ConnectionWorkflowStatus {
    * appointments in the requested direction comes with two-way sync.
    */
   lastSyncRequest: { direction: SyncDirection; at: string } | null;
+  /** The last full reconciliation: what it found the incremental cursors had missed. */
+  lastReconciliation: { at: string; upserted: number; removed: number } | null;
+  /** Push channels kept by the last maintenance, and when they next need renewing. */
+  push: { renewAt: string | null } | null;
 }
 export const statusQuery = defineQuery<ConnectionWorkflowStatus>('status');
 
@@ -85,6 +95,10 @@ interface Carried {
   removeRequested: boolean;
   needsReauth: boolean;
   lastSyncRequest?: ConnectionWorkflowStatus['lastSyncRequest'];
+  /** When the last full reconciliation (or first full import) ran, in epoch ms. */
+  lastReconciledAt?: number;
+  reconcileRequested?: boolean;
+  lastReconciliation?: ConnectionWorkflowStatus['lastReconciliation'];
 }
 
 export interface ConnectionWorkflowInput {
@@ -112,6 +126,11 @@ const localDb = proxyLocalActivities<Activities>({
  * and re-published their status after every pass; they replay that way, new ones run lean.
  */
 const lean = () => patched('lean-sync-pass');
+/** Push channels, daily reconciliation and release of provider resources on removal came later. */
+const pushAndReconcile = () => patched('push-and-reconcile');
+
+/** How long a new OAuth link waits for the user's consent before it is dropped. */
+const AUTHORIZATION_WAIT = '1 hour';
 const quickDb = () => (lean() ? localDb : db);
 
 /** Talking to the provider: typed failures decide what is worth retrying. */
@@ -140,6 +159,8 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     lastPassAt: null,
     calendars: [],
     lastSyncRequest: carried.lastSyncRequest ?? null,
+    lastReconciliation: carried.lastReconciliation ?? null,
+    push: null,
   };
   let selectionSaved = false;
   /** The sync pass in flight, if any: a removal cancels it instead of waiting for it to finish. */
@@ -163,6 +184,13 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   setHandler(removeSignal, () => {
     carried.removeRequested = true;
     passInFlight?.cancel();
+  });
+  setHandler(providerChangedSignal, () => {
+    carried.syncRequested = true;
+  });
+  setHandler(reconcileSignal, () => {
+    carried.reconcileRequested = true;
+    carried.syncRequested = true;
   });
 
   const snapshot = await db.loadConnection(connectionId);
@@ -215,10 +243,38 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   const remove = async () => {
     state.phase = 'removing';
     await setStatus('removing');
+    if (pushAndReconcile()) await provider.releaseProviderResources(connectionId);
     await db.removeConnectionData(connectionId);
     state.status = 'removed';
     state.phase = 'done';
     publishStatus();
+  };
+
+  const reconcileMs = snapshot.reconcileSeconds * 1000;
+  const reconcileDue = () =>
+    carried.reconcileRequested === true ||
+    (carried.lastReconciledAt !== undefined && Date.now() - carried.lastReconciledAt >= reconcileMs);
+
+  /** Keeps the push channels alive; polling goes on whatever happens here. */
+  const maintainPush = async () => {
+    try {
+      const kept = await withCredentials(() => provider.maintainPushChannels(connectionId));
+      if (kept !== 'rejected') state.push = { renewAt: kept.renewAt };
+    } catch (error) {
+      log.warn('Push channels not maintained; polling continues', {
+        connectionId,
+        error: failureMessage(error),
+      });
+    }
+  };
+
+  /** The next poll, reconciliation or channel renewal, whichever comes first. */
+  const nextWakeMs = () => {
+    const now = Date.now();
+    const waits = [snapshot.pollSeconds * 1000];
+    if (carried.lastReconciledAt !== undefined) waits.push(carried.lastReconciledAt + reconcileMs - now);
+    if (state.push?.renewAt) waits.push(Date.parse(state.push.renewAt) - now);
+    return Math.max(1000, Math.min(...waits));
   };
 
   /** Lists the account's calendars; a provider that stays unreachable marks the connection `error`. */
@@ -231,6 +287,16 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       return 'failed';
     }
   };
+
+  // 0. A new OAuth link waits for the user's consent (the callback stores the grant, then signals).
+  if (snapshot.status === 'pending_authorization' && !carried.reconnectRequested) {
+    state.phase = 'awaiting_authorization';
+    const answered = await condition(
+      () => carried.reconnectRequested || carried.removeRequested,
+      AUTHORIZATION_WAIT,
+    );
+    if (!answered || carried.removeRequested) return remove();
+  }
 
   // 1. Discover calendars and wait for the user's selection.
   while (!selectionSaved) {
@@ -267,11 +333,13 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
 
     state.phase = 'syncing';
     carried.syncRequested = false;
+    const reconcile = pushAndReconcile() && reconcileDue();
+    carried.reconcileRequested = false;
     const scope = new CancellationScope();
     passInFlight = scope;
     let pass: Awaited<ReturnType<typeof syncPass>>;
     try {
-      pass = await scope.run(() => syncPass(connectionId, provider, withCredentials));
+      pass = await scope.run(() => syncPass(connectionId, provider, withCredentials, reconcile));
     } catch (error) {
       if (isCancellation(error) && carried.removeRequested) continue;
       throw error;
@@ -279,11 +347,21 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       passInFlight = null;
     }
     if (pass === 'rejected') continue;
-    state.calendars = pass;
+    state.calendars = pass.calendars;
     state.passes = ++carried.passes;
     state.lastPassAt = new Date().toISOString();
+    if (reconcile) {
+      state.lastReconciliation = carried.lastReconciliation = {
+        at: state.lastPassAt,
+        upserted: pass.upserted,
+        removed: pass.removed,
+      };
+      log.info('Reconciled connection', { connectionId, ...carried.lastReconciliation });
+    }
+    if (reconcile || carried.lastReconciledAt === undefined) carried.lastReconciledAt = Date.now();
     state.status = await quickDb().finishSyncPass(connectionId);
     publishStatus();
+    if (snapshot.push && pushAndReconcile()) await maintainPush();
 
     state.phase = 'idle';
     await condition(
@@ -293,7 +371,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
         carried.removeRequested ||
         workflowInfo().continueAsNewSuggested ||
         workflowInfo().historyLength > snapshot.historyLimit,
-      `${snapshot.pollSeconds} seconds`,
+      pushAndReconcile() ? nextWakeMs() : `${snapshot.pollSeconds} seconds`,
     );
 
     if (
@@ -308,18 +386,37 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
 
 type ProviderActivities = Pick<Activities, 'importCalendar' | 'discoverCalendars'>;
 
-/** One pass over the connection's calendars, one at a time (CalDAV servers dislike parallel crawls). */
+interface PassResult {
+  calendars: CalendarPassResult[];
+  /** Objects written and removed over all calendars: for a reconciliation, what it repaired. */
+  upserted: number;
+  removed: number;
+}
+
+/**
+ * One pass over the connection's calendars, one at a time (CalDAV servers dislike parallel crawls).
+ * A reconciliation lists every calendar in full instead of asking for changes since its cursor.
+ */
 async function syncPass(
   connectionId: string,
   provider: ProviderActivities,
   withCredentials: <T>(work: () => Promise<T>) => Promise<T | 'rejected'>,
-): Promise<CalendarPassResult[] | 'rejected'> {
+  reconcile: boolean,
+): Promise<PassResult | 'rejected'> {
   const targets = await quickDb().listSyncTargets(connectionId);
   const results: CalendarPassResult[] = [];
+  let upserted = 0;
+  let removed = 0;
   for (const target of targets) {
     try {
-      const result = await withCredentials(() => provider.importCalendar(target.calendarId));
+      const result = await withCredentials(() =>
+        reconcile
+          ? provider.importCalendar(target.calendarId, { fullListing: true })
+          : provider.importCalendar(target.calendarId),
+      );
       if (result === 'rejected') return 'rejected';
+      upserted += result.upserted;
+      removed += result.removed;
       results.push({
         calendarId: target.calendarId,
         name: target.name,
@@ -341,7 +438,7 @@ async function syncPass(
       });
     }
   }
-  return results;
+  return { calendars: results, upserted, removed };
 }
 
 function failureType(error: unknown): string | undefined {

@@ -63,6 +63,13 @@ const connectionView: z.ZodType<ConnectionView> = z.object({
   createdAt: z.string(),
   workflowId: z.string(),
 });
+/** Create and reconnect answers: OAuth providers add where to send the user for consent. */
+const authorizingView = (connectionView as unknown as z.ZodObject).extend({
+  authorizationUrl: z.string().optional().meta({
+    description:
+      'google/microsoft: open this consent page in the browser; the provider then calls GET /v1/oauth/{provider}/callback. Absent when no consent is needed.',
+  }),
+});
 const eventView = z.object({
   id: z.string(),
   calendarId: z.string(),
@@ -95,11 +102,15 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       access: 'user',
       body: connectBody,
       responses: {
-        201: { description: 'Linked; status awaiting_selection.', schema: connectionView },
+        201: {
+          description:
+            'Linked; status awaiting_selection. For google and microsoft: status pending_authorization with the authorizationUrl to send the user to.',
+          schema: authorizingView,
+        },
         409: { description: 'This account is already linked (already_exists).' },
         422: {
           description:
-            'invalid_credentials, provider_unreachable, invalid_feed or destination_not_allowed. Nothing is kept.',
+            'invalid_credentials, provider_unreachable, invalid_feed, destination_not_allowed, or provider_not_configured (no OAuth client for google/microsoft on this server). Nothing is kept.',
         },
         429: {
           description:
@@ -234,13 +245,18 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
     {
       method: 'post',
       path: '/v1/connections/:id/reconnect',
-      summary: 'Store new credentials (verified first) and resume sync where it stopped.',
+      summary:
+        'Store new credentials (verified first) and resume sync where it stopped; OAuth providers take {"provider"} alone.',
       tag: 'Connections',
       access: 'user',
       params: uuidParam,
       body: connectBody,
       responses: {
-        200: { description: 'Reconnected.', schema: connectionView },
+        200: {
+          description:
+            'Reconnected. For google and microsoft: resumed at once when the stored grant still works, else the authorizationUrl to consent again.',
+          schema: authorizingView,
+        },
         404: { description: 'Not found.' },
         409: { description: 'The connection was removed (invalid_state).' },
         422: { description: 'The new credentials were rejected; the old ones are kept.' },

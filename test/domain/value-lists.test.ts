@@ -14,6 +14,8 @@ import {
 import {
   IMPORT_STATUSES,
   IMPORTED_EVENT_STATUSES,
+  OAUTH_PROVIDER_KINDS,
+  OAUTH_STATE_PURPOSES,
   PROVIDER_KINDS,
   SYNC_DIRECTIONS,
 } from '../../domain/connection.ts';
@@ -39,6 +41,9 @@ const lists: [table: string, column: string, values: readonly string[]][] = [
   ['appointments', 'status', APPOINTMENT_STATUSES],
   ['email_outbox', 'status', EMAIL_STATUSES],
   ['appointment_invites', 'status', INVITE_STATUSES],
+  ['oauth_states', 'provider', OAUTH_PROVIDER_KINDS],
+  ['oauth_states', 'purpose', OAUTH_STATE_PURPOSES],
+  ['push_channels', 'provider', OAUTH_PROVIDER_KINDS],
 ];
 
 /** The literals of `CHECK (column = ANY (ARRAY['a'::text, ...]))` constraints on the table, by column. */
