@@ -28,6 +28,8 @@ export interface CalendarSyncResult {
   calendarId: string;
   mode: 'full' | 'incremental' | 'skipped';
   upserted: number;
+  /** Upserted objects that were new to us or had another version tag: what really changed. */
+  changed: number;
   removed: number;
   eventCount: number;
 }
@@ -56,7 +58,7 @@ export async function syncCalendar(
   const calendar = await em.findOneOrFail(ProviderCalendar, { id: calendarId });
   if (!calendar.importForAvailability || calendar.removedAt) {
     await purgeCalendar(em, calendarId);
-    return { calendarId, mode: 'skipped', upserted: 0, removed: 0, eventCount: 0 };
+    return { calendarId, mode: 'skipped', upserted: 0, changed: 0, removed: 0, eventCount: 0 };
   }
   const { provider } = await openStoredProvider(em, config, calendar.connectionId);
   const ownerTimeZone = await ownerTimeZoneOf(em, calendarId);
@@ -95,6 +97,7 @@ export async function syncCalendar(
     }
     const known = await knownObjects(em, calendarId);
     let upserted = 0;
+    let changed = 0;
     let removed = 0;
     let pages = 0;
     let full = startCursor === null || startCursor.phase === 'full';
@@ -113,11 +116,12 @@ export async function syncCalendar(
         page,
       );
       upserted += applied.upserted;
+      changed += page.upserts.filter((o) => !known.has(o.key) || known.get(o.key) !== o.etag).length;
       removed += applied.removed;
       pages += 1;
       options.onPage?.({ pages, cursor: page.cursor });
     }
-    return { upserted, removed, mode: full ? ('full' as const) : ('incremental' as const) };
+    return { upserted, changed, removed, mode: full ? ('full' as const) : ('incremental' as const) };
   };
 
   let outcome: Awaited<ReturnType<typeof attempt>>;

@@ -81,7 +81,7 @@ export interface ConnectionWorkflowStatus {
    */
   lastSyncRequest: { direction: SyncDirection; at: string } | null;
   /** The last full reconciliation: what it found the incremental cursors had missed. */
-  lastReconciliation: { at: string; upserted: number; removed: number } | null;
+  lastReconciliation: { at: string; changed: number; removed: number } | null;
   /** Push channels kept by the last maintenance, and when they next need renewing. */
   push: { renewAt: string | null } | null;
 }
@@ -353,7 +353,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     if (reconcile) {
       state.lastReconciliation = carried.lastReconciliation = {
         at: state.lastPassAt,
-        upserted: pass.upserted,
+        changed: pass.changed,
         removed: pass.removed,
       };
       log.info('Reconciled connection', { connectionId, ...carried.lastReconciliation });
@@ -388,8 +388,8 @@ type ProviderActivities = Pick<Activities, 'importCalendar' | 'discoverCalendars
 
 interface PassResult {
   calendars: CalendarPassResult[];
-  /** Objects written and removed over all calendars: for a reconciliation, what it repaired. */
-  upserted: number;
+  /** Objects new or changed, and removed, over all calendars: for a reconciliation, what it repaired. */
+  changed: number;
   removed: number;
 }
 
@@ -405,7 +405,7 @@ async function syncPass(
 ): Promise<PassResult | 'rejected'> {
   const targets = await quickDb().listSyncTargets(connectionId);
   const results: CalendarPassResult[] = [];
-  let upserted = 0;
+  let changed = 0;
   let removed = 0;
   for (const target of targets) {
     try {
@@ -415,7 +415,7 @@ async function syncPass(
           : provider.importCalendar(target.calendarId),
       );
       if (result === 'rejected') return 'rejected';
-      upserted += result.upserted;
+      changed += result.changed ?? 0;
       removed += result.removed;
       results.push({
         calendarId: target.calendarId,
@@ -438,7 +438,7 @@ async function syncPass(
       });
     }
   }
-  return { calendars: results, upserted, removed };
+  return { calendars: results, changed, removed };
 }
 
 function failureType(error: unknown): string | undefined {
