@@ -7,8 +7,10 @@
  */
 import { benchBooking } from './booking.ts';
 import { benchCalDavBackfill } from './caldav-backfill.ts';
+import { benchGoogleBackfill } from './google-backfill.ts';
 import { benchIcsFleet } from './ics-fleet.ts';
 import { benchIcsImport } from './ics-import.ts';
+import { benchMicrosoftBackfill } from './microsoft-backfill.ts';
 import { benchSlotsCompute } from './slots-compute.ts';
 
 // Results only: anything else that writes to stdout while a benchmark runs (a library's console.log)
@@ -23,6 +25,8 @@ const benches: Record<string, () => Promise<object>> = {
   ics_parse_and_import: () => benchIcsImport(5000),
   caldav_backfill_radicale: () => benchCalDavBackfill('radicale', 2000),
   caldav_backfill_xandikos: () => benchCalDavBackfill('xandikos', 2000),
+  google_backfill: () => benchGoogleBackfill(10_000),
+  microsoft_backfill: () => benchMicrosoftBackfill(10_000),
   ics_fleet: () => benchIcsFleet({ connections: 1000 }),
   slots_compute: () => benchSlotsCompute(),
   booking: () => benchBooking(),

@@ -76,11 +76,10 @@ export async function maintainPushChannels(
       await em.execute('delete from push_channels where id = ?', [row.id]);
       outcome.stopped += 1;
     } else if (new Date(row.expires_at).getTime() - Date.now() < PUSH_RENEW_AHEAD_MS) {
-      const renewed = await push.renew(
-        { externalId: row.external_id },
-        channel,
-        channelToken(config, row.id),
-      );
+      const renewed = await push.renew({ externalId: row.external_id }, channel, {
+        address,
+        token: channelToken(config, row.id),
+      });
       await em.execute(
         'update push_channels set channel_id = ?, resource_id = ?, expires_at = ? where id = ?',
         [renewed.channelId, renewed.resourceId, renewed.expiresAt, row.id],

@@ -113,7 +113,15 @@ export interface CalendarProvider {
       calendar: { externalId: string },
       channel: { address: string; token: string },
     ): Promise<PushChannel>;
-    renew(calendar: { externalId: string }, channel: PushChannel, token: string): Promise<PushChannel>;
+    /**
+     * Extends the channel before it expires, or replaces it (Google never extends a channel: it is
+     * watched anew at the same address, and the old one stopped). Same address and secret as subscribe.
+     */
+    renew(
+      calendar: { externalId: string },
+      channel: PushChannel,
+      subscription: { address: string; token: string },
+    ): Promise<PushChannel>;
     stop(channel: PushChannel): Promise<void>;
   };
 }

@@ -2,10 +2,14 @@
 
 import type { ProviderKind } from '../domain/connection.ts';
 import { caldavModule, icloudModule } from './caldav/module.ts';
+import { googleModule } from './google/module.ts';
 import { icsModule } from './ics/module.ts';
+import { microsoftModule } from './microsoft/module.ts';
 import type { ProviderModule } from './module.ts';
 
 export const providerModules: Partial<Record<ProviderKind, ProviderModule>> = {
+  google: googleModule,
+  microsoft: microsoftModule,
   icloud: icloudModule,
   caldav: caldavModule,
   ics: icsModule,
