@@ -14,8 +14,9 @@ const redact = [
   '*.credentials',
 ];
 
-export function createLogger(level: string, name: string) {
-  return pino({ name, level, redact: { paths: redact, censor: '[redacted]' } });
+/** `destination`: where lines go instead of stdout (tests read them). */
+export function createLogger(level: string, name: string, destination?: pino.DestinationStream) {
+  return pino({ name, level, redact: { paths: redact, censor: '[redacted]' } }, destination);
 }
 
 export type Logger = ReturnType<typeof createLogger>;

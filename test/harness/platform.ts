@@ -44,6 +44,8 @@ export interface PlatformOptions {
   env?: Record<string, string>;
   /** Start an in-process worker (default true). Crash tests run their own worker processes instead. */
   worker?: boolean;
+  /** Collect every log line of the API and worker here, at debug level. */
+  logLines?: string[];
 }
 
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -68,7 +70,10 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const env = testEnv(options.env);
   const config = loadConfig(env, { generateSecrets: false });
-  const logger = createLogger(config.LOG_LEVEL, 'test');
+  const logLines = options.logLines;
+  const logger = logLines
+    ? createLogger('debug', 'test', { write: (line: string) => void logLines.push(line) })
+    : createLogger(config.LOG_LEVEL, 'test');
   const orm = await createOrm({ databaseUrl: config.DATABASE_URL!, poolMax: 5 });
   let worker: Worker | null = null;
   let workerDone: Promise<void> | null = null;

@@ -36,9 +36,8 @@ export class Entra {
   readonly #mailboxes: Mailboxes;
   readonly #origin: () => string;
   readonly #codes = new Map<string, AuthorizationCode>();
-  readonly #refreshTokens = new Map<string, { oid: string; scope: string }>();
+  readonly #refreshTokens = new Map<string, { oid: string; scope: string; dead?: DeadGrantForm }>();
   readonly #accessTokens = new Map<string, Token>();
-  readonly #deadGrants = new Map<string, DeadGrantForm>();
   #consenting: string | null = null;
   #denyNext = false;
 
@@ -56,7 +55,8 @@ export class Entra {
   }
 
   revoke(oid: string, form: DeadGrantForm): void {
-    this.#deadGrants.set(oid, form);
+    // A revocation kills the tokens issued so far; a later consent issues live ones, as in Entra.
+    for (const entry of this.#refreshTokens.values()) if (entry.oid === oid) entry.dead = form;
     for (const [token, entry] of this.#accessTokens) if (entry.oid === oid) this.#accessTokens.delete(token);
   }
 
@@ -258,7 +258,7 @@ export class Entra {
       fail(res, 400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.');
       return;
     }
-    const dead = this.#deadGrants.get(grant.oid);
+    const dead = grant.dead;
     if (dead === 'revoked') {
       fail(
         res,
