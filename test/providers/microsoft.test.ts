@@ -267,6 +267,35 @@ describe('Graph adapter: faults', () => {
     expect(requestsSince(mark).map((r) => r.status)).toEqual([503, 500, 503]);
   });
 
+  it('imports 5,000 events exactly while 30% of requests are throttled or fail', async () => {
+    const { provider, email, calendarId } = await account();
+    const expected = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const start = new Date(window.start.getTime() + (i % 700) * HOUR + HOUR);
+      expected.add(
+        standin.putEvent(email, calendarId, {
+          subject: `Bulk ${i}`,
+          start,
+          end: new Date(start.getTime() + HOUR / 2),
+        }),
+      );
+    }
+    standin.faults.maxPageSize(250);
+    // 0.15 throttled, then 0.18 of the rest failing: 30% of all requests answered with an error.
+    standin.faults.throttleRate(0.15, 1);
+    standin.faults.failRate(0.18);
+    const mark = standin.requests.length;
+    const mirror = new Mirror();
+    mirror.apply(await collectPages(provider, calendarId, window, null));
+    expect(new Set(mirror.objects.keys())).toEqual(expected);
+    expect(mirror.occurrences()).toHaveLength(5000);
+
+    const statuses = requestsSince(mark).map((r) => r.status);
+    const errors = statuses.filter((s) => s !== 200).length;
+    expect(errors / statuses.length).toBeGreaterThanOrEqual(0.25);
+    for (const status of [429, 500, 503]) expect(statuses).toContain(status);
+  });
+
   it('gives CursorExpiredError for a dead delta link and for a dead next link', async () => {
     const { provider, email, calendarId } = await account();
     for (let i = 0; i < 3; i++) seed(email, calendarId, `Event ${i}`, i * 2);
