@@ -92,6 +92,46 @@ export function hostileCases({ userId, connectionId }: HostileContext): HostileC
         code: 'validation_failed',
       }),
     ),
+    // Google and Microsoft when this server has no OAuth client for them (the suite sets none).
+    ...(['google', 'microsoft'] as const).map(
+      (provider): HostileCase => ({
+        name: `${provider} without an OAuth client on this server`,
+        method: 'POST',
+        route: 'post /v1/connections',
+        path: () => '/v1/connections',
+        as: 'fresh-user',
+        body: { provider },
+        status: 422,
+        code: 'provider_not_configured',
+      }),
+    ),
+    // OAuth callbacks with a state that was never issued, or none.
+    ...(
+      [
+        ['a forged OAuth state', '/v1/oauth/google/callback?state=forged&code=abc'],
+        ['an OAuth callback without state', '/v1/oauth/microsoft/callback?code=abc'],
+      ] as const
+    ).map(
+      ([name, path]): HostileCase => ({
+        name,
+        method: 'GET',
+        route: 'get /v1/oauth/{provider}/callback',
+        path: () => path,
+        as: 'user',
+        status: 400,
+        code: 'invalid_oauth_state',
+      }),
+    ),
+    {
+      name: 'Graph notifications that are not a list',
+      method: 'POST',
+      route: 'post /v1/webhooks/microsoft',
+      path: () => '/v1/webhooks/microsoft',
+      as: 'user',
+      body: { value: 'everything changed' },
+      status: 400,
+      code: 'validation_failed',
+    },
     {
       name: 'a NUL in a reconnect username',
       method: 'POST',
