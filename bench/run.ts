@@ -11,6 +11,7 @@ import { benchGoogleBackfill } from './google-backfill.ts';
 import { benchIcsFleet } from './ics-fleet.ts';
 import { benchIcsImport } from './ics-import.ts';
 import { benchMicrosoftBackfill } from './microsoft-backfill.ts';
+import { benchPushLatency } from './push-latency.ts';
 import { benchSlotsCompute } from './slots-compute.ts';
 
 // Results only: anything else that writes to stdout while a benchmark runs (a library's console.log)
@@ -27,6 +28,7 @@ const benches: Record<string, () => Promise<object>> = {
   caldav_backfill_xandikos: () => benchCalDavBackfill('xandikos', 2000),
   google_backfill: () => benchGoogleBackfill(10_000),
   microsoft_backfill: () => benchMicrosoftBackfill(10_000),
+  push_latency: () => benchPushLatency({ changes: 40 }),
   ics_fleet: () => benchIcsFleet({ connections: 1000 }),
   slots_compute: () => benchSlotsCompute(),
   booking: () => benchBooking(),

@@ -182,11 +182,12 @@ export async function reconnectConnection(
   ctx: ConnectionCommandContext,
   userId: string,
   connectionId: string,
-  request: ConnectRequest,
+  body: Omit<ConnectRequest, 'provider'> & { provider?: ProviderKind },
 ): Promise<AuthorizingView> {
   const { em, config } = ctx;
   const connection = await findOwnedConnection(em, userId, connectionId);
   if (connection.status === 'removed') throw removedAlready();
+  const request: ConnectRequest = { ...body, provider: body.provider ?? connection.provider };
   if (request.provider !== connection.provider)
     throw validationFailed([
       { path: 'provider', message: `must be ${connection.provider}, the provider of this connection` },

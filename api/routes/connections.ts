@@ -86,6 +86,13 @@ const connectBody = z
   .object({ provider: z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }) })
   .passthrough();
 
+/** Reconnect may leave `provider` out: it is the connection's own (`{}` for Google and Microsoft). */
+const reconnectBody = z
+  .object({
+    provider: z.enum(PROVIDER_KINDS, { message: `must be one of ${PROVIDER_KINDS.join(', ')}` }).optional(),
+  })
+  .passthrough();
+
 const DAY_MS = 86_400_000;
 
 export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void {
@@ -246,11 +253,11 @@ export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void 
       method: 'post',
       path: '/v1/connections/:id/reconnect',
       summary:
-        'Store new credentials (verified first) and resume sync where it stopped; OAuth providers take {"provider"} alone.',
+        'Store new credentials (verified first) and resume sync where it stopped; OAuth providers take {} (or {"provider"}) alone.',
       tag: 'Connections',
       access: 'user',
       params: uuidParam,
-      body: connectBody,
+      body: reconnectBody,
       responses: {
         200: {
           description:

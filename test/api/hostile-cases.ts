@@ -133,6 +133,16 @@ export function hostileCases({ userId, connectionId }: HostileContext): HostileC
       code: 'validation_failed',
     },
     {
+      name: 'an ICS reconnect without its new URL',
+      method: 'POST',
+      route: 'post /v1/connections/{id}/reconnect',
+      path: () => `/v1/connections/${connectionId()}/reconnect`,
+      as: 'user',
+      body: {},
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
       name: 'a NUL in a reconnect username',
       method: 'POST',
       route: 'post /v1/connections/{id}/reconnect',
