@@ -102,6 +102,18 @@ export const configSchema = z
     BOOKING_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   })
   .superRefine((env, ctx) => {
+    for (const [id, secret] of [
+      ['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'],
+      ['MICROSOFT_CLIENT_ID', 'MICROSOFT_CLIENT_SECRET'],
+    ] as const) {
+      const missing = !env[id] ? id : !env[secret] ? secret : null;
+      if (missing && (env[id] || env[secret]))
+        ctx.addIssue({
+          code: 'custom',
+          path: [missing],
+          message: `is required with ${missing === id ? secret : id} (an OAuth client is an id and a secret)`,
+        });
+    }
     if (env.NODE_ENV !== 'production') return;
     for (const key of [
       'ADMIN_TOKEN',

@@ -65,6 +65,27 @@ describe('configuration', () => {
     expect((error as Error).message).not.toContain('short-secret');
   });
 
+  it('wants an OAuth client id and secret together, and the push and reconcile settings in range', () => {
+    const problems = problemsOf({
+      DATA_DIR: dataDir(),
+      GOOGLE_CLIENT_ID: 'id.apps.googleusercontent.com',
+      MICROSOFT_CLIENT_SECRET: 'a-secret-value',
+    });
+    expect(problems.find((p) => p.startsWith('GOOGLE_CLIENT_SECRET:'))).toMatch(/GOOGLE_CLIENT_ID/);
+    expect(problems.find((p) => p.startsWith('MICROSOFT_CLIENT_ID:'))).toMatch(/MICROSOFT_CLIENT_SECRET/);
+    expect(problems.join('\n')).not.toContain('a-secret-value');
+    const ranges = problemsOf({ DATA_DIR: dataDir(), PUSH_NOTIFICATIONS: 'sometimes', RECONCILE_HOURS: '0' });
+    expect(ranges.some((p) => p.startsWith('PUSH_NOTIFICATIONS:'))).toBe(true);
+    expect(ranges.some((p) => p.startsWith('RECONCILE_HOURS:'))).toBe(true);
+    const configured = loadConfig({
+      DATA_DIR: dataDir(),
+      GOOGLE_CLIENT_ID: 'id',
+      GOOGLE_CLIENT_SECRET: 'secret',
+    });
+    expect(configured.PUSH_NOTIFICATIONS).toBe('auto');
+    expect(configured.RECONCILE_HOURS).toBe(24);
+  });
+
   it('requires secrets and external services in production instead of generating them', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() })).toThrow(
       /ADMIN_TOKEN: is required when NODE_ENV=production[\s\S]*ENCRYPTION_KEY: is required/,
