@@ -19,8 +19,7 @@ import { startApi } from '../api/server.ts';
 import { loadConfig } from '../platform/config.ts';
 import { createLogger } from '../platform/logger.ts';
 import { createMailer } from '../platform/mailer.ts';
-import { startGoogleStandin } from '../test/standins/google/server.ts';
-import { startMicrosoftStandin } from '../test/standins/microsoft/standin.ts';
+import { type StandinDriver, startStandinDriver } from '../test/standins/drivers.ts';
 import { trustStandinCaInProcess } from '../test/standins/tls.ts';
 import { freePort } from '../worker/local/ports.ts';
 import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
@@ -40,77 +39,6 @@ export interface PushLatencyOptions {
   /** Sequential changes per provider (default 40). */
   changes?: number;
   providers?: ('google' | 'microsoft')[];
-}
-
-/** What the bench needs of a stand-in, whichever provider it plays (after the test's drivers). */
-interface StandinDriver {
-  provider: 'google' | 'microsoft';
-  env: Record<string, string>;
-  /** A new account; returns the id of its primary calendar. */
-  addAccount(email: string): string;
-  consentAs(email: string): void;
-  /** Creates an event, or moves the one with `id`; returns its id. */
-  putEvent(email: string, calendarId: string, title: string, start: Date, id?: string): string;
-  /** Live push channels / subscriptions. */
-  channels(): number;
-  /** Change notifications delivered to the API (accepted or not). */
-  notifications(): { delivered: number; failed: number };
-  deliverTo(origin: string): void;
-  close(): Promise<void>;
-}
-
-async function googleDriver(): Promise<StandinDriver> {
-  const standin = await startGoogleStandin();
-  return {
-    provider: 'google',
-    env: standin.env,
-    addAccount: (email) => standin.addAccount({ email }).calendarIds[0]!,
-    consentAs: (email) => standin.consentAs(email),
-    putEvent: (email, calendarId, title, start, id) =>
-      standin.putEvent(email, calendarId, {
-        ...(id ? { id } : {}),
-        summary: title,
-        start,
-        end: new Date(start.getTime() + HOUR),
-      }),
-    channels: () => standin.channels().length,
-    notifications: () => {
-      const changes = standin.deliveries().filter((d) => d.state === 'exists');
-      return {
-        delivered: changes.filter((d) => d.status !== null && d.status < 300).length,
-        failed: changes.filter((d) => d.status === null || d.status >= 300).length,
-      };
-    },
-    deliverTo: (origin) => standin.deliverTo(origin),
-    close: () => standin.close(),
-  };
-}
-
-async function microsoftDriver(): Promise<StandinDriver> {
-  const standin = await startMicrosoftStandin();
-  return {
-    provider: 'microsoft',
-    env: standin.env,
-    addAccount: (email) => standin.addAccount({ email }).calendarIds[0]!,
-    consentAs: (email) => standin.consentAs(email),
-    putEvent: (email, calendarId, title, start, id) =>
-      standin.putEvent(email, calendarId, {
-        ...(id ? { id } : {}),
-        subject: title,
-        start,
-        end: new Date(start.getTime() + HOUR),
-      }),
-    channels: () => standin.subscriptions().length,
-    notifications: () => {
-      const changes = standin.deliveries().filter((d) => d.kind === 'change');
-      return {
-        delivered: changes.filter((d) => d.status !== null && d.status < 300).length,
-        failed: changes.filter((d) => d.status === null || d.status >= 300).length,
-      };
-    },
-    deliverTo: (origin) => standin.deliverTo(origin),
-    close: () => standin.close(),
-  };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -144,7 +72,7 @@ export async function benchPushLatency(options: PushLatencyOptions = {}) {
   try {
     const drivers = new Map<'google' | 'microsoft', StandinDriver>();
     for (const provider of providers) {
-      const driver = provider === 'google' ? await googleDriver() : await microsoftDriver();
+      const driver = await startStandinDriver(provider);
       cleanups.push(() => driver.close());
       drivers.set(provider, driver);
     }

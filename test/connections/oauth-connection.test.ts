@@ -11,91 +11,14 @@ import { credentialsAad } from '../../connections/credentials.ts';
 import { decryptJson } from '../../platform/crypto.ts';
 import { statusQuery } from '../../workflows/connection.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
-import { type GoogleStandin, startGoogleStandin } from '../standins/google/server.ts';
-import { type MicrosoftStandin, startMicrosoftStandin } from '../standins/microsoft/standin.ts';
+import { type StandinDriver, startStandinDriver } from '../standins/drivers.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-/** What the scenario needs of a stand-in, whichever provider it plays. */
-interface StandinDriver {
-  provider: 'google' | 'microsoft';
-  env: Record<string, string>;
-  clientSecret: string;
-  /** A new account; returns the id of the calendar that will be primary. */
-  addAccount(email: string): string;
-  consentAs(email: string): void;
-  putEvent(email: string, calendarId: string, title: string, start: Date): void;
-  expireCursors(): void;
-  revokeGrant(email: string): void;
-  /** Live push channels / subscriptions. */
-  channels(): number;
-  /** Events the adapter wrote (our marker), by title. */
-  writtenEvents(email: string, calendarId: string): string[];
-  /** Whether the grant was revoked at the provider on removal (false where the provider has no revocation). */
-  revokedOnRemoval(): boolean;
-  deliverTo(origin: string): void;
-  close(): Promise<void>;
-}
-
-function googleDriver(standin: GoogleStandin): StandinDriver {
-  return {
-    provider: 'google',
-    env: standin.env,
-    clientSecret: standin.clientSecret,
-    addAccount: (email) => standin.addAccount({ email }).calendarIds[0]!,
-    consentAs: (email) => standin.consentAs(email),
-    putEvent: (email, calendarId, title, start) =>
-      void standin.putEvent(email, calendarId, {
-        summary: title,
-        start,
-        end: new Date(start.getTime() + HOUR),
-      }),
-    expireCursors: () => standin.expireSyncTokens(),
-    revokeGrant: (email) => standin.revokeGrant(email),
-    channels: () => standin.channels().length,
-    writtenEvents: (email, calendarId) =>
-      standin
-        .listEvents(email, calendarId)
-        .filter((e) => e.extendedProperties?.private?.calbridgeId && e.status !== 'cancelled')
-        .map((e) => e.summary ?? ''),
-    revokedOnRemoval: () => standin.revokedTokens().length > 0,
-    deliverTo: (origin) => standin.deliverTo(origin),
-    close: () => standin.close(),
-  };
-}
-
-function microsoftDriver(standin: MicrosoftStandin): StandinDriver {
-  return {
-    provider: 'microsoft',
-    env: standin.env,
-    clientSecret: standin.clientSecret,
-    addAccount: (email) => standin.addAccount({ email }).calendarIds[0]!,
-    consentAs: (email) => standin.consentAs(email),
-    putEvent: (email, calendarId, title, start) =>
-      void standin.putEvent(email, calendarId, {
-        subject: title,
-        start,
-        end: new Date(start.getTime() + HOUR),
-      }),
-    expireCursors: () => standin.expireDeltaTokens(),
-    revokeGrant: (email) => standin.revokeGrant(email, 'revoked'),
-    channels: () => standin.subscriptions().length,
-    writtenEvents: (email, calendarId) =>
-      standin
-        .listEvents(email, calendarId)
-        .filter((e) => e.transactionId && !e.isCancelled)
-        .map((e) => e.subject),
-    // Entra has no endpoint where a client revokes a user's grant: it is forgotten with the row.
-    revokedOnRemoval: () => true,
-    deliverTo: (origin) => standin.deliverTo(origin),
-    close: () => standin.close(),
-  };
-}
-
 const drivers: [string, () => Promise<StandinDriver>][] = [
-  ['google', async () => googleDriver(await startGoogleStandin())],
-  ['microsoft', async () => microsoftDriver(await startMicrosoftStandin())],
+  ['google', () => startStandinDriver('google')],
+  ['microsoft', () => startStandinDriver('microsoft')],
 ];
 
 describe.each(drivers)('%s connection end to end', (_name, makeDriver) => {
