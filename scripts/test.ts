@@ -1,10 +1,12 @@
 /**
  * `npm test`: type-check, lint, then the whole vitest suite against real PostgreSQL, Temporal and
- * Radicale (the harness starts or installs what is missing). Exits non-zero at the first failure and
- * ends with one plain "N passed, N failed" line.
+ * Radicale (the harness starts or installs what is missing), and Chromium for the browser tests
+ * (installed from Debian's packages before vitest when missing: scripts/chromium.ts). Exits non-zero
+ * at the first failure and ends with one plain "N passed, N failed" line.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { ensureChromium } from './chromium.ts';
 
 const report = '.test-data/vitest-report.json';
 mkdirSync('.test-data', { recursive: true });
@@ -27,6 +29,7 @@ const steps: [string, string[]][] = [
 ];
 
 for (const [name, [command, ...args]] of steps) {
+  if (name === 'tests') ensureChromium();
   console.log(`\n== ${name}: ${command} ${args.join(' ')}`);
   const started = Date.now();
   const result = spawnSync(command!, args, { stdio: 'inherit' });
