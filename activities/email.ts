@@ -2,8 +2,8 @@
  * E-mail through the outbox: queue once (deduplicated by key), deliver at most once per row. The
  * email/<dedupeKey> workflow runs these two with durable retries; nothing else sends mail.
  */
-import { randomUUID } from 'node:crypto';
 import { EmailOutbox } from '../db/entities/index.ts';
+import { queueEmail } from '../db/outbox.ts';
 import type { EmailRequest } from '../domain/email.ts';
 import type { ActivityDeps } from './deps.ts';
 
@@ -11,24 +11,7 @@ export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
   return {
     /** Adds the message to the outbox unless its dedupe key is already there; returns its id. */
     async queueEmail(request: EmailRequest): Promise<string> {
-      const em = orm.em.fork();
-      const [row] = await em.execute<{ id: string }[]>(
-        `insert into email_outbox (id, dedupe_key, to_address, subject, text_body, html_body, ical_method, ical_body)
-         values (?, ?, ?, ?, ?, ?, ?, ?)
-         on conflict (dedupe_key) do update set dedupe_key = excluded.dedupe_key
-         returning id`,
-        [
-          randomUUID(),
-          request.dedupeKey,
-          request.to,
-          request.subject,
-          request.text,
-          request.html ?? null,
-          request.ical?.method ?? null,
-          request.ical?.content ?? null,
-        ],
-      );
-      return row!.id;
+      return queueEmail(orm.em.fork(), request);
     },
 
     /** Sends a queued message; a message already sent is not sent again. */

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request } from 'express';
 import { pinoHttp } from 'pino-http';
+import { createWebRouter } from '../web/app.ts';
 import { createAuthenticator } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { errorHandler, unknownRoute } from './errors.ts';
@@ -84,6 +85,8 @@ export function createApp(deps: Deps) {
   // The document lists itself too.
   Object.assign(openApi.paths, buildOpenApi(api.routes.slice(-1), { version: '1', serverUrl: '' }).paths);
 
+  // The pages for people (web/): their own paths, before the API's.
+  app.use(createWebRouter(ctx));
   app.use(router);
   app.use(unknownRoute);
   app.use(errorHandler);

@@ -18,6 +18,14 @@ export async function sendEmailWorkflow(
 }
 
 /**
+ * Delivers a message its sender queued itself (db/outbox.ts): for mail whose text must stay out of
+ * workflow histories, such as a sign-in link.
+ */
+export async function deliverQueuedEmailWorkflow(emailId: string): Promise<'sent' | 'already_sent'> {
+  return deliverEmail(emailId);
+}
+
+/**
  * Hands each message to its own email/<dedupeKey> run, which outlives the caller's and retries
  * delivery for as long as SMTP is down, so the calling workflow never waits on mail.
  */

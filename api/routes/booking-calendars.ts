@@ -12,10 +12,10 @@ import { requestBooking } from '../../bookings/commands.ts';
 import { createOneTimeLink, listOneTimeLinks } from '../../bookings/links.ts';
 import { bookableSlots } from '../../bookings/slots.ts';
 import { BOOKING_CALENDAR_TYPES } from '../../domain/booking.ts';
+import { rateLimit } from '../../platform/rate-limits.ts';
 import { text } from '../../platform/validation.ts';
 import { requireUser } from '../auth.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
-import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { cursorParam, encodeCursor, instant, isoInstant, listQuery, page } from '../schemas.ts';
 import {

@@ -15,10 +15,10 @@ import {
 import { revokeOneTimeLink, usableLink } from '../../bookings/links.ts';
 import { bookableSlots } from '../../bookings/slots.ts';
 import { notFound, validationFailed } from '../../domain/errors.ts';
+import { rateLimit } from '../../platform/rate-limits.ts';
 import { text } from '../../platform/validation.ts';
 import { type Caller, requireUser } from '../auth.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
-import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { instant, uuidParam } from '../schemas.ts';
 import {

@@ -24,9 +24,9 @@ import {
 } from '../../domain/connection.ts';
 import { CONNECTION_STATUSES } from '../../domain/connection-status.ts';
 import { validationFailed } from '../../domain/errors.ts';
+import { rateLimit } from '../../platform/rate-limits.ts';
 import { requireUser } from '../auth.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
-import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 import { cursorParam, encodeCursor, instant, isoInstant, listQuery, page, uuidParam } from '../schemas.ts';
 

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { completeAuthorization } from '../../connections/oauth.ts';
 import { receiveGoogleNotification, receiveGraphNotifications } from '../../connections/webhooks.ts';
 import { OAUTH_PROVIDER_KINDS } from '../../domain/connection.ts';
+import { rateLimit } from '../../platform/rate-limits.ts';
 import { text } from '../../platform/validation.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
-import { rateLimit } from '../rate-limits.ts';
 import type { ApiRoutes } from '../routing.ts';
 
 const short = (max: number) => text(max).optional();

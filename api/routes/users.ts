@@ -1,25 +1,16 @@
 /** Users (calendar providers), their API tokens and their working-hours schedule. */
 import { randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
-import { ApiToken, Schedule, User } from '../../db/entities/index.ts';
-import { AppError, notFound, validationFailed } from '../../domain/errors.ts';
-import { type DateOverride, defaultWeeklyHours, WEEKDAYS, type WeeklyHours } from '../../domain/schedule.ts';
+import { ApiToken, User } from '../../db/entities/index.ts';
+import { notFound, validationFailed } from '../../domain/errors.ts';
 import { hashToken, newToken } from '../../platform/crypto.ts';
 import { text } from '../../platform/validation.ts';
+import { createUser, userView as toUserView } from '../../users/accounts.ts';
+import { readSchedule, saveSchedule, scheduleInput } from '../../users/schedule.ts';
 import { canSee, requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
-import {
-  calendarDate,
-  decodeCursor,
-  email,
-  encodeCursor,
-  isoInstant,
-  listQuery,
-  page,
-  timeZone,
-} from '../schemas.ts';
+import { decodeCursor, email, encodeCursor, isoInstant, listQuery, page, timeZone } from '../schemas.ts';
 
 const zoneView = z.string().meta({ description: 'IANA time zone name in its canonical spelling.' });
 const userView = z.object({ id: z.email(), email: z.email(), name: z.string(), timeZone: zoneView });
@@ -36,34 +27,6 @@ const tokenView = z.object({
 const userParams = z.object({ id: text(254).min(1) });
 const tokensAfter = z.object({ createdAt: isoInstant, id: z.uuid() });
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be HH:MM (00:00 to 24:00)');
-const interval = z
-  .object({ start: hhmm, end: hhmm })
-  .refine((i) => i.start < i.end, { message: 'start must be before end', path: ['end'] });
-const intervals = z
-  .array(interval)
-  .max(48)
-  .superRefine((list, ctx) => {
-    const sorted = [...list].sort((a, b) => a.start.localeCompare(b.start));
-    for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i]!.start < sorted[i - 1]!.end)
-        ctx.addIssue({ code: 'custom', message: 'intervals must not overlap' });
-    }
-  });
-const weekday = z.enum(WEEKDAYS);
-
-export const scheduleBody = z.object({
-  timeZone,
-  weekly: z.partialRecord(weekday, intervals),
-  overrides: z
-    .array(z.object({ date: calendarDate, intervals }))
-    .max(1000)
-    .default([])
-    .refine(
-      (list) => new Set(list.map((o) => o.date)).size === list.length,
-      'each date may appear only once',
-    ),
-});
 const scheduleView = z.object({
   timeZone: zoneView,
   weekly: z.record(z.string(), z.array(z.object({ start: z.string(), end: z.string() }))),
@@ -71,9 +34,6 @@ const scheduleView = z.object({
     z.object({ date: z.string(), intervals: z.array(z.object({ start: z.string(), end: z.string() })) }),
   ),
 });
-
-type UserRow = { id: string; email: string; name: string; timeZone: string };
-const toView = (u: UserRow) => ({ id: u.id, email: u.email, name: u.name, timeZone: u.timeZone });
 
 export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
   api.add(
@@ -89,32 +49,7 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
         409: { description: 'A user with this e-mail exists (already_exists).' },
       },
     },
-    async ({ req, body }) => {
-      const em = ctx.em(req);
-      const id = body.email.toLowerCase();
-      const apiToken = newToken('cbu');
-      const tokenId = randomUUID();
-      try {
-        await em.transactional(async (tx) => {
-          tx.create(User, { id, email: id, name: body.name, timeZone: body.timeZone });
-          tx.create(ApiToken, { id: tokenId, userId: id, tokenHash: hashToken(apiToken) });
-          tx.create(Schedule, {
-            userId: id,
-            timeZone: body.timeZone,
-            weekly: defaultWeeklyHours(),
-            overrides: [],
-          });
-        });
-      } catch (error) {
-        if (error instanceof UniqueConstraintViolationException)
-          throw new AppError(409, 'already_exists', `A user with the e-mail ${id} already exists.`);
-        throw error;
-      }
-      return {
-        status: 201,
-        body: { id, email: id, name: body.name, timeZone: body.timeZone, apiToken, tokenId },
-      };
-    },
+    async ({ req, body }) => ({ status: 201, body: await createUser(ctx.em(req), body) }),
   );
 
   api.add(
@@ -135,7 +70,7 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       if (!canSee(caller, id)) throw notFound('User');
       const user = await ctx.em(req).findOne(User, { id });
       if (!user) throw notFound('User');
-      return { status: 200, body: toView(user) };
+      return { status: 200, body: toUserView(user) };
     },
   );
 
@@ -249,7 +184,7 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
     async ({ req, caller }) => {
       const user = await ctx.em(req).findOne(User, { id: requireUser(caller) });
       if (!user) throw notFound('User');
-      return { status: 200, body: toView(user) };
+      return { status: 200, body: toUserView(user) };
     },
   );
 
@@ -262,11 +197,10 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       access: 'user',
       responses: { 200: { description: 'The schedule.', schema: scheduleView } },
     },
-    async ({ req, caller }) => {
-      const schedule = await ctx.em(req).findOne(Schedule, { userId: requireUser(caller) });
-      if (!schedule) throw notFound('Schedule');
-      return { status: 200, body: scheduleToView(schedule) };
-    },
+    async ({ req, caller }) => ({
+      status: 200,
+      body: await readSchedule(ctx.em(req), requireUser(caller)),
+    }),
   );
 
   api.add(
@@ -276,28 +210,12 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       summary: "Replace the caller's working hours and date overrides.",
       tag: 'Users',
       access: 'user',
-      body: scheduleBody,
+      body: scheduleInput,
       responses: { 200: { description: 'The saved schedule.', schema: scheduleView } },
     },
-    async ({ req, caller, body }) => {
-      const em = ctx.em(req);
-      const userId = requireUser(caller);
-      const weekly: WeeklyHours = {};
-      for (const day of weekday.options)
-        weekly[day] = [...(body.weekly[day] ?? [])].sort((a, b) => a.start.localeCompare(b.start));
-      const overrides: DateOverride[] = [...body.overrides].sort((a, b) => a.date.localeCompare(b.date));
-      await em.upsert(Schedule, {
-        userId,
-        timeZone: body.timeZone,
-        weekly,
-        overrides,
-        updatedAt: new Date(),
-      });
-      return { status: 200, body: { timeZone: body.timeZone, weekly, overrides } };
-    },
+    async ({ req, caller, body }) => ({
+      status: 200,
+      body: await saveSchedule(ctx.em(req), requireUser(caller), body),
+    }),
   );
-}
-
-function scheduleToView(s: { timeZone: string; weekly: WeeklyHours; overrides: DateOverride[] }) {
-  return { timeZone: s.timeZone, weekly: s.weekly, overrides: s.overrides };
 }

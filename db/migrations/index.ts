@@ -3,6 +3,7 @@ import { Migration0001Initial } from './0001-initial.ts';
 import { Migration0002CalendarWarnings } from './0002-calendar-warnings.ts';
 import { Migration0003BookingInvites } from './0003-booking-invites.ts';
 import { Migration0004OauthAndPush } from './0004-oauth-and-push.ts';
+import { Migration0005WebSignIn } from './0005-web-sign-in.ts';
 
 /** Every migration, in order. Listed explicitly so the runtime never scans the file system. */
 export const migrations: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrations: MigrationObject[] = [
   { name: '0002-calendar-warnings', class: Migration0002CalendarWarnings },
   { name: '0003-booking-invites', class: Migration0003BookingInvites },
   { name: '0004-oauth-and-push', class: Migration0004OauthAndPush },
+  { name: '0005-web-sign-in', class: Migration0005WebSignIn },
 ];

@@ -44,7 +44,8 @@ const WORKFLOWS_ONLY = 'workflows/ may import only workflows/ siblings, domain/,
 const WORKFLOWS_NODE = 'Workflows are deterministic: no Node APIs';
 const WORKFLOWS_IO = 'Workflows do no I/O';
 const WORKFLOWS_ACTIVITIES = 'workflows/ may only `import type` from activities/';
-const API = 'api/ may import any lower layer but not worker/ or web/';
+const API = 'api/ may import any lower layer, and web/ (the HTTP server serves the pages), but not worker/';
+const WEB = 'web/ may import the layers below it but never api/ or worker/';
 const WORKER = 'worker/ may import any lower layer but not api/ or web/';
 const TOP = 'nothing imports them except test/, bench/ and scripts/';
 
@@ -185,6 +186,18 @@ const cases: Record<string, FenceCase> = {
     verdict: 'rejected',
     says: API,
   },
+  'web → api': {
+    file: 'web/probe.ts',
+    source: "import { createApp } from '../api/app.ts';\nexport const probe = createApp;\n",
+    verdict: 'rejected',
+    says: WEB,
+  },
+  'users → web': {
+    file: 'users/probe.ts',
+    source: "import { createWebRouter } from '../web/app.ts';\nexport const probe = createWebRouter;\n",
+    verdict: 'rejected',
+    says: FEATURES,
+  },
   'worker → api': {
     file: 'worker/probe.ts',
     source: "import { createApp } from '../api/app.ts';\nexport const probe = createApp;\n",
@@ -288,6 +301,17 @@ const cases: Record<string, FenceCase> = {
     file: 'api/routes/probe.ts',
     source:
       "import { linkConnection } from '../../connections/commands.ts';\nimport { createOrm } from '../../db/orm.ts';\nexport const probe = [linkConnection, createOrm];\n",
+    verdict: 'accepted',
+  },
+  'web → users, connections and bookings': {
+    file: 'web/pages/probe.ts',
+    source:
+      "import { createUser } from '../../users/accounts.ts';\nimport { linkConnection } from '../../connections/commands.ts';\nimport { requestBooking } from '../../bookings/commands.ts';\nexport const probe = [createUser, linkConnection, requestBooking];\n",
+    verdict: 'accepted',
+  },
+  'api → web': {
+    file: 'api/probe.ts',
+    source: "import { createWebRouter } from '../web/app.ts';\nexport const probe = createWebRouter;\n",
     verdict: 'accepted',
   },
   'worker → activities, workflows and worker': {

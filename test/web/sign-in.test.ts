@@ -1,0 +1,167 @@
+/**
+ * Signing in to the pages over HTTP: the administrator creates a provider, whose welcome e-mail
+ * carries a single-use link that opens a session; sign-out ends it; forms without the CSRF token
+ * of this browser are refused; links expire and work once; nobody learns who has an account.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
+import { FormClient } from './form-client.ts';
+
+let platform: Platform;
+beforeAll(async () => {
+  platform = await startPlatform();
+});
+afterAll(() => platform?.stop());
+
+const outbox = async (to: string) =>
+  platform.orm.em
+    .fork()
+    .execute<{ subject: string; text_body: string; status: string }[]>(
+      'select subject, text_body, status from email_outbox where to_address = ? order by created_at',
+      [to],
+    );
+const linkIn = (text: string) => {
+  const match = /https?:\/\/[^\s]+\/sign-in\/(cbl_[\w-]+)/.exec(text);
+  if (!match) throw new Error(`no sign-in link in: ${text}`);
+  return `/sign-in/${match[1]}`;
+};
+
+async function signedInAdmin() {
+  const admin = new FormClient(platform.apiUrl);
+  await admin.get('/admin/sign-in');
+  const wrong = await admin.post('/admin/sign-in', { token: 'not-the-token' });
+  expect(wrong.status).toBe(422);
+  expect(wrong.text).toContain('That is not the admin token.');
+  const signedIn = await admin.post('/admin/sign-in', { token: platform.adminToken });
+  expect(signedIn.status).toBe(303);
+  expect(signedIn.location).toBe('/admin/providers');
+  return admin;
+}
+
+describe('sign-in pages', () => {
+  it('creates a provider who signs in once through the welcome e-mail, and signs out', async () => {
+    const admin = await signedInAdmin();
+    const page = await admin.get('/admin/providers');
+    expect(page.status).toBe(200);
+    const email = `grace-${Date.now().toString(36)}@example.com`;
+
+    const invalid = await admin.post('/admin/providers', {
+      email: 'not-an-address',
+      name: '',
+      timeZone: 'Mars/Base',
+    });
+    expect(invalid.status).toBe(422);
+    expect(invalid.text).toContain('aria-invalid="true"');
+    expect(invalid.text).toContain('value="not-an-address"');
+    expect(invalid.text).toMatch(/IANA time zone/);
+
+    const created = await admin.post('/admin/providers', {
+      email,
+      name: 'Grace Hopper',
+      timeZone: 'Europe/Paris',
+    });
+    expect(created.status).toBe(303);
+    const again = await admin.post('/admin/providers', { email, name: 'Grace', timeZone: 'UTC' });
+    expect(again.status).toBe(409);
+    expect(again.text).toContain('already exists');
+
+    const [welcome] = await outbox(email);
+    expect(welcome!.subject).toBe('Welcome to Calbridge');
+    const link = linkIn(welcome!.text_body);
+    await eventually(async () => (await outbox(email))[0]?.status === 'sent', {
+      what: 'the welcome e-mail sent',
+    });
+
+    // Opening the link signs in only when the person presses the button (mail scanners only GET).
+    const grace = new FormClient(platform.apiUrl);
+    const opened = await grace.get(link);
+    expect(opened.status).toBe(200);
+    expect(grace.cookies.has('cb_session')).toBe(false);
+    const signedIn = await grace.post(link);
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.location).toBe('/console/calendars');
+    const sessionCookie = signedIn.setCookies.find((c) => c.startsWith('cb_session='))!;
+    expect(sessionCookie).toMatch(/HttpOnly/i);
+    expect(sessionCookie).toMatch(/SameSite=Lax/i);
+    expect(sessionCookie).not.toMatch(/Secure/i); // PUBLIC_URL is http here
+    const calendars = await grace.get('/console/calendars');
+    expect(calendars.status).toBe(200);
+    expect(calendars.text).toContain('Add a new calendar connection');
+
+    // The link worked once.
+    const stranger = new FormClient(platform.apiUrl);
+    await stranger.get(link);
+    const reused = await stranger.post(link);
+    expect(reused.status).toBe(410);
+    expect(reused.text).toContain('already used');
+
+    // Only the session's hash is stored.
+    const token = grace.cookies.get('cb_session')!;
+    const [stored] = await platform.orm.em
+      .fork()
+      .execute<{ n: number }[]>('select count(*)::int as n from web_sessions where token_hash = ?', [token]);
+    expect(stored!.n).toBe(0);
+
+    // Signing out ends the session: the old cookie no longer opens the console.
+    const out = await grace.post('/sign-out');
+    expect(out.location).toBe('/sign-in?signed-out=1');
+    const replay = new FormClient(platform.apiUrl);
+    replay.cookies.set('cb_session', token);
+    const after = await replay.get('/console/calendars');
+    expect(after.status).toBe(303);
+    expect(after.location).toBe('/sign-in?next=%2Fconsole%2Fcalendars');
+  });
+
+  it('answers the same for an unknown address, and mails a link that expires', async () => {
+    const user = await platform.createUser({ name: 'Ada' });
+    const client = new FormClient(platform.apiUrl);
+    await client.get('/sign-in');
+    const unknown = await client.post('/sign-in', { email: 'nobody-here@example.com' });
+    await client.get('/sign-in');
+    const known = await client.post('/sign-in', { email: user.id.toUpperCase() });
+    expect(unknown.status).toBe(200);
+    expect(known.status).toBe(200);
+    expect(unknown.text).toContain('Check your e-mail');
+    expect(unknown.text.replace('nobody-here@example.com', 'X')).toBe(known.text.replace(user.id.toUpperCase(), 'X'));
+    expect(await outbox('nobody-here@example.com')).toHaveLength(0);
+    const [mail] = await outbox(user.id);
+    expect(mail!.subject).toBe('Your Calbridge sign-in link');
+
+    const link = linkIn(mail!.text_body);
+    await platform.orm.em
+      .fork()
+      .execute("update sign_in_links set expires_at = now() - interval '1 second' where user_id = ?", [
+        user.id,
+      ]);
+    await client.get(link);
+    const expired = await client.post(link);
+    expect(expired.status).toBe(410);
+    expect(expired.text).toContain('expired');
+  });
+
+  it('refuses a form without this browser’s CSRF token', async () => {
+    const admin = await signedInAdmin();
+    await admin.get('/admin/providers');
+    const fields = { email: `csrf-${Date.now()}@example.com`, name: 'Mallory', timeZone: 'UTC' };
+    expect((await admin.post('/admin/providers', fields, { csrf: null })).status).toBe(403);
+    // A token from another browser does not fit this one either.
+    const other = new FormClient(platform.apiUrl);
+    await other.get('/sign-in');
+    expect((await admin.post('/admin/providers', fields, { csrf: other.csrfToken() })).status).toBe(403);
+    const [row] = await platform.orm.em
+      .fork()
+      .execute<{ n: number }[]>('select count(*)::int as n from users where id = ?', [fields.email]);
+    expect(row!.n).toBe(0);
+  });
+
+  it('sends people who are not signed in to the sign-in page, and never to another site after it', async () => {
+    const client = new FormClient(platform.apiUrl);
+    const console = await client.get('/console/calendars');
+    expect(console.status).toBe(303);
+    expect(console.location).toBe('/sign-in?next=%2Fconsole%2Fcalendars');
+    const evil = await client.get('/sign-in?next=https://evil.example/');
+    expect(evil.text).not.toContain('evil.example');
+    // The API keeps its JSON answers.
+    expect((await platform.request('GET', '/v1/me')).body.error.code).toBe('unauthorized');
+  });
+});
