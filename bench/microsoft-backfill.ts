@@ -7,8 +7,6 @@
  */
 import { importWindow, syncCalendar } from '../connections/import-engine.ts';
 import { createMicrosoftProvider } from '../providers/microsoft/adapter.ts';
-import { microsoftModule } from '../providers/microsoft/module.ts';
-import { providerModules } from '../providers/registry.ts';
 import { linkAccount, memoryGrant, standinSettings } from '../test/standins/microsoft/grant.ts';
 import { startMicrosoftStandin } from '../test/standins/microsoft/standin.ts';
 import { trustStandinCaInProcess } from '../test/standins/tls.ts';

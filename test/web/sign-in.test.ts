@@ -122,7 +122,9 @@ describe('sign-in pages', () => {
     expect(unknown.status).toBe(200);
     expect(known.status).toBe(200);
     expect(unknown.text).toContain('Check your e-mail');
-    expect(unknown.text.replace('nobody-here@example.com', 'X')).toBe(known.text.replace(user.id.toUpperCase(), 'X'));
+    expect(unknown.text.replace('nobody-here@example.com', 'X')).toBe(
+      known.text.replace(user.id.toUpperCase(), 'X'),
+    );
     expect(await outbox('nobody-here@example.com')).toHaveLength(0);
     const [mail] = await outbox(user.id);
     expect(mail!.subject).toBe('Your Calbridge sign-in link');

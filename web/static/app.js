@@ -6,7 +6,7 @@
   if (live) {
     const poll = async () => {
       const current = document.querySelector('[data-refresh]');
-      if (!current || current.dataset.live !== 'yes') return;
+      if (current?.dataset.live !== 'yes') return;
       try {
         const response = await fetch(current.dataset.refresh, {
           credentials: 'same-origin',
