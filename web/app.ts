@@ -12,7 +12,11 @@ import { CSRF_FIELD, csrfTokens } from './csrf.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
 import { registerAdminPages } from './pages/admin.ts';
+import { registerBookingCalendarPages } from './pages/booking-calendars.ts';
 import { registerCalendarPages } from './pages/calendars.ts';
+import { registerConnectionPages } from './pages/connections.ts';
+import { registerPublicBookingPages } from './pages/public-booking.ts';
+import { registerSchedulePages } from './pages/schedule.ts';
 import { registerSignInPages } from './pages/sign-in.ts';
 import { Pages } from './routing.ts';
 
@@ -80,6 +84,10 @@ export function createWebRouter(ctx: WebContext): Router {
   registerSignInPages(pages, ctx);
   registerAdminPages(pages, ctx);
   registerCalendarPages(pages, ctx);
+  registerConnectionPages(pages, ctx);
+  registerSchedulePages(pages, ctx);
+  registerBookingCalendarPages(pages, ctx);
+  registerPublicBookingPages(pages, ctx);
 
   router.use((req, res, next) => (PAGE_PATHS.test(req.path) ? pagesOnly(req, res, next) : next()));
   return router;
