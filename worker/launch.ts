@@ -151,7 +151,8 @@ async function main(): Promise<void> {
 
     say('ready');
     console.log(`
-  API          ${config.PUBLIC_URL}   (OpenAPI: ${config.PUBLIC_URL}/openapi.json, health: ${config.PUBLIC_URL}/healthz)
+  Web pages    ${config.PUBLIC_URL}/   (administrator: ${config.PUBLIC_URL}/admin/sign-in with the admin token)
+  API          ${config.PUBLIC_URL}/v1   (OpenAPI: ${config.PUBLIC_URL}/openapi.json, health: ${config.PUBLIC_URL}/healthz)
   Temporal UI  ${devServer?.uiUrl ?? '(the UI of your Temporal cluster)'}
   Admin token  ${adminTokenLine(config)}
   Data         ${config.dataDir}
