@@ -12,6 +12,7 @@ import { createOrm, type Orm } from '../../db/orm.ts';
 import { type Config, loadConfig } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createMailer } from '../../platform/mailer.ts';
+import { freePort } from '../../worker/local/ports.ts';
 import { createWorker } from '../../worker/worker.ts';
 
 export interface Platform {
@@ -46,6 +47,17 @@ export interface PlatformOptions {
   worker?: boolean;
   /** Collect every log line of the API and worker here, at debug level. */
   logLines?: string[];
+  /**
+   * Listen on this port (default: any free one). With `PUBLIC_URL` set to the same origin, links in
+   * e-mails and OAuth redirects lead a real browser back to this server (see `publicOrigin`).
+   */
+  port?: number;
+}
+
+/** A free port and the PUBLIC_URL on it, for suites where a browser follows our own links. */
+export async function publicOrigin(): Promise<{ port: number; env: { PUBLIC_URL: string } }> {
+  const port = await freePort();
+  return { port, env: { PUBLIC_URL: `http://127.0.0.1:${port}` } };
 }
 
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -94,7 +106,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     closeWorkerConnection = () => created.connection.close();
     workerDone = worker.run();
   }
-  const api = await startApi({ config, orm, logger, port: 0, temporalAddress: config.TEMPORAL_ADDRESS! });
+  const api = await startApi({
+    config,
+    orm,
+    logger,
+    port: options.port ?? 0,
+    temporalAddress: config.TEMPORAL_ADDRESS!,
+  });
 
   const request: Platform['request'] = async (method, urlPath, opts = {}) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
