@@ -30,7 +30,6 @@ export function createWebRouter(ctx: WebContext): Router {
     express.static(path.join(import.meta.dirname, 'static'), {
       index: false,
       maxAge: '1h',
-      fallthrough: false,
     }),
   );
 

@@ -163,7 +163,11 @@ describe('sign-in pages', () => {
     expect(console.location).toBe('/sign-in?next=%2Fconsole%2Fcalendars');
     const evil = await client.get('/sign-in?next=https://evil.example/');
     expect(evil.text).not.toContain('evil.example');
-    // The API keeps its JSON answers.
+    // The API keeps its JSON answers, and an unknown asset is the API's 404.
     expect((await platform.request('GET', '/v1/me')).body.error.code).toBe('unauthorized');
+    const missing = await platform.request('GET', '/static/nothing.css');
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'not_found']);
+    const css = await fetch(`${platform.apiUrl}/static/app.css`);
+    expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
   });
 });
