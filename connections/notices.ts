@@ -31,7 +31,8 @@ export function needsReauthNotice(
         ? 'Create a new app-specific password at appleid.apple.com, then reconnect with it.'
         : 'Reconnect with the current password (or feed URL).',
       '',
-      `Reconnect: POST ${publicUrl}/v1/connections/${id}/reconnect`,
+      `Reconnect on your Calendars page (the Reconnect button beside this calendar): ${publicUrl}/console/calendars`,
+      `Through the API: POST ${publicUrl}/v1/connections/${id}/reconnect`,
       'Sync resumes where it stopped, without duplicates.',
     ].join('\n'),
   };

@@ -8,6 +8,7 @@ import {
   requestSync,
   saveCalendarSelection,
 } from '../../connections/commands.ts';
+import { connectAttemptLimit } from '../../connections/connect-attempts.ts';
 import {
   type ConnectionView,
   findOwnedConnection,
@@ -24,7 +25,6 @@ import {
 } from '../../domain/connection.ts';
 import { CONNECTION_STATUSES } from '../../domain/connection-status.ts';
 import { validationFailed } from '../../domain/errors.ts';
-import { rateLimit } from '../../platform/rate-limits.ts';
 import { requireUser } from '../auth.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
@@ -96,8 +96,8 @@ const reconnectBody = z
 const DAY_MS = 86_400_000;
 
 export function registerConnectionRoutes(api: ApiRoutes, ctx: ApiContext): void {
-  // Each attempt makes the server fetch a user-supplied URL: a per-user budget (per API process).
-  const limitConnectAttempts = rateLimit(ctx.config.CONNECT_RATE_LIMIT_PER_MINUTE, 'connection attempts');
+  // Each attempt makes the server fetch a user-supplied URL: a per-user budget, shared with the pages.
+  const limitConnectAttempts = connectAttemptLimit(ctx.config);
 
   api.add(
     {

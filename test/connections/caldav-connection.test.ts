@@ -205,6 +205,7 @@ describe('CalDAV connections (Radicale)', () => {
     expect(mailRun.type).toBe('sendEmailWorkflow');
     expect(mailRun.status.name).toBe('COMPLETED');
     expect(mails[0]).toMatchObject({ status: 'sent', subject: expect.stringContaining('reconnect') });
+    expect(mails[0]!.textBody).toContain(`${platform.config.PUBLIC_URL}/console/calendars`);
     expect(mails[0]!.textBody).toContain(`/v1/connections/${linked.id}/reconnect`);
 
     // No tight retry loop: a few poll intervals later, still one mail and still parked.

@@ -21,7 +21,7 @@ export const PROVIDER_NAMES: Record<string, string> = {
   ics: 'ICS feed',
 };
 
-const STATUS_TEXT: Record<string, string> = {
+export const STATUS_TEXT: Record<string, string> = {
   pending_authorization: 'Waiting for consent',
   awaiting_selection: 'Choose calendars',
   importing: 'Importing',
