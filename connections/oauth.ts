@@ -139,6 +139,36 @@ export async function completeAuthorization(
 ): Promise<{ view: ConnectionView; redirectUri: string | null }> {
   const { em, config } = ctx;
   const pending = await consumeState(em, config, provider, query.state);
+  try {
+    return await finishAuthorization(ctx, provider, query, pending);
+  } catch (error) {
+    // The person at the browser goes back to the app that sent them, told what went wrong.
+    if (error instanceof AppError && pending.redirectUri)
+      throw new AuthorizationFailed(error, pending.redirectUri, pending.connectionId);
+    throw error;
+  }
+}
+
+/** A callback that failed after its state was accepted, for a flow that gave a redirectUri. */
+export class AuthorizationFailed extends Error {
+  readonly error: AppError;
+  readonly redirectUri: string;
+  readonly connectionId: string;
+  constructor(error: AppError, redirectUri: string, connectionId: string) {
+    super(error.message);
+    this.error = error;
+    this.redirectUri = redirectUri;
+    this.connectionId = connectionId;
+  }
+}
+
+async function finishAuthorization(
+  ctx: ConnectionCommandContext,
+  provider: OAuthProviderKind,
+  query: CallbackQuery,
+  pending: Awaited<ReturnType<typeof consumeState>>,
+): Promise<{ view: ConnectionView; redirectUri: string | null }> {
+  const { em, config } = ctx;
   if (query.error)
     throw new AppError(
       422,

@@ -1,6 +1,10 @@
 /** Booking calendars: what people book, their slots, bookings and one-time links. */
 import { z } from 'zod';
 import {
+  bookingCalendarChangeInput,
+  newBookingCalendarInput,
+} from '../../bookings/booking-calendar-input.ts';
+import {
   createBookingCalendar,
   deleteBookingCalendar,
   findBookingCalendar,
@@ -11,9 +15,7 @@ import {
 import { requestBooking } from '../../bookings/commands.ts';
 import { createOneTimeLink, listOneTimeLinks } from '../../bookings/links.ts';
 import { bookableSlots } from '../../bookings/slots.ts';
-import { BOOKING_CALENDAR_TYPES } from '../../domain/booking.ts';
 import { rateLimit } from '../../platform/rate-limits.ts';
-import { text } from '../../platform/validation.ts';
 import { requireUser } from '../auth.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
@@ -25,30 +27,10 @@ import {
   bookingView,
   oneTimeLinkView,
   publicBookingCalendarView,
-  service,
   slotsQuery,
   slotsView,
   slugParam,
 } from './booking-views.ts';
-
-const minutes = (max: number) => z.number().int().min(0).max(max);
-const rules = {
-  durationMinutes: z
-    .number()
-    .int()
-    .min(5)
-    .max(24 * 60),
-  slotIntervalMinutes: z
-    .number()
-    .int()
-    .min(5)
-    .max(24 * 60)
-    .nullable(),
-  bufferBeforeMinutes: minutes(24 * 60),
-  bufferAfterMinutes: minutes(24 * 60),
-  minNoticeMinutes: minutes(366 * 24 * 60),
-  maxDaysAhead: z.number().int().min(1).max(730),
-};
 
 export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): void {
   const publicReads = rateLimit(ctx.config.PUBLIC_RATE_LIMIT_PER_MINUTE, 'requests from this address');
@@ -61,22 +43,7 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
       summary: 'Create a booking calendar. The caller must be one of its hosts (or the admin).',
       tag: 'Booking calendars',
       access: 'any',
-      body: z
-        .object({
-          slug: slugParam.shape.slug,
-          name: text(200).trim().min(1),
-          type: z.enum(BOOKING_CALENDAR_TYPES),
-          hosts: z.array(text(254).min(1)).min(1).max(50),
-          ...rules,
-          slotIntervalMinutes: rules.slotIntervalMinutes.optional(),
-          bufferBeforeMinutes: rules.bufferBeforeMinutes.optional(),
-          bufferAfterMinutes: rules.bufferAfterMinutes.optional(),
-          minNoticeMinutes: rules.minNoticeMinutes.optional(),
-          maxDaysAhead: rules.maxDaysAhead.optional(),
-          seatsPerSlot: z.number().int().min(1).max(10_000).nullable().optional(),
-          services: z.array(service).max(50).optional(),
-        })
-        .strict(),
+      body: newBookingCalendarInput,
       responses: {
         201: { description: 'Created.', schema: bookingCalendarView },
         409: { description: 'The slug is taken (already_exists).' },
@@ -145,19 +112,7 @@ export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): 
       tag: 'Booking calendars',
       access: 'any',
       params: slugParam,
-      body: z
-        .object({
-          name: text(200).trim().min(1).optional(),
-          durationMinutes: rules.durationMinutes.optional(),
-          slotIntervalMinutes: rules.slotIntervalMinutes.optional(),
-          bufferBeforeMinutes: rules.bufferBeforeMinutes.optional(),
-          bufferAfterMinutes: rules.bufferAfterMinutes.optional(),
-          minNoticeMinutes: rules.minNoticeMinutes.optional(),
-          maxDaysAhead: rules.maxDaysAhead.optional(),
-          seatsPerSlot: z.number().int().min(1).max(10_000).nullable().optional(),
-          services: z.array(service).max(50).optional(),
-        })
-        .strict(),
+      body: bookingCalendarChangeInput,
       responses: {
         200: { description: 'Changed.', schema: bookingCalendarView },
         404: { description: 'Unknown slug, or not a calendar of the caller.' },

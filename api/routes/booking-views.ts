@@ -1,5 +1,7 @@
 /** Response and request shapes shared by the booking routes (OpenAPI and validation). */
 import { z } from 'zod';
+import { bookingCalendarSlug, bookingService } from '../../bookings/booking-calendar-input.ts';
+import { bookingRequestInput } from '../../bookings/booking-input.ts';
 import {
   APPOINTMENT_ORIGINS,
   APPOINTMENT_STATUSES,
@@ -8,21 +10,11 @@ import {
 } from '../../domain/booking.ts';
 import { text } from '../../platform/validation.ts';
 import type { Caller } from '../auth.ts';
-import { email, instant, timeZone } from '../schemas.ts';
+import { instant, timeZone } from '../schemas.ts';
 
-export const slugParam = z.object({
-  slug: text(63).regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes'),
-});
+export const slugParam = z.object({ slug: bookingCalendarSlug });
 
-export const service = z.object({
-  id: text(64).min(1),
-  name: text(200).min(1),
-  durationMinutes: z
-    .number()
-    .int()
-    .min(5)
-    .max(24 * 60),
-});
+export const service = bookingService;
 
 export const bookingCalendarView = z.object({
   id: z.string(),
@@ -66,12 +58,7 @@ export const slotsView = z.object({
 
 const person = z.object({ name: z.string(), email: z.string(), timeZone: z.string().optional() });
 
-export const bookingBody = z.object({
-  start: instant,
-  attendee: z.object({ name: text(200).trim().min(1), email, timeZone: timeZone.optional() }).strict(),
-  serviceId: text(64).optional(),
-  notes: text(2000).optional(),
-});
+export const bookingBody = bookingRequestInput;
 
 export const bookingView = z.object({
   id: z.string(),

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { publicView } from '../../bookings/booking-calendars.ts';
+import { cancelInput, oneTimeLinkToken, rescheduleInput } from '../../bookings/booking-input.ts';
 import {
   type BookingAccess,
   cancelBooking,
@@ -31,9 +32,7 @@ import {
   slotsView,
 } from './booking-views.ts';
 
-const tokenParam = z.object({
-  token: text(100).regex(/^otl_[A-Za-z0-9_-]{20,}$/, 'is not a one-time link token'),
-});
+const tokenParam = z.object({ token: oneTimeLinkToken });
 const manageQuery = z.object({ token: text(100).optional() });
 
 export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
@@ -173,7 +172,7 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
       access: 'public',
       params: uuidParam,
       query: manageQuery,
-      body: z.object({ reason: text(1000).optional() }).strict(),
+      body: cancelInput,
       responses: {
         200: { description: 'Cancelled.', schema: bookingView },
         404: { description: 'Not found.' },
@@ -201,7 +200,7 @@ export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
       access: 'public',
       params: uuidParam,
       query: manageQuery,
-      body: z.object({ start: instant }).strict(),
+      body: rescheduleInput,
       responses: {
         200: { description: 'Moved.', schema: bookingView },
         404: { description: 'Not found.' },

@@ -1,6 +1,6 @@
 /** The OAuth callback and the providers' push notifications: public routes, verified by what they carry. */
 import { z } from 'zod';
-import { completeAuthorization } from '../../connections/oauth.ts';
+import { AuthorizationFailed, completeAuthorization } from '../../connections/oauth.ts';
 import { receiveGoogleNotification, receiveGraphNotifications } from '../../connections/webhooks.ts';
 import { OAUTH_PROVIDER_KINDS } from '../../domain/connection.ts';
 import { rateLimit } from '../../platform/rate-limits.ts';
@@ -37,7 +37,10 @@ export function registerOAuthRoutes(api: ApiRoutes, ctx: ApiContext): void {
       }),
       responses: {
         200: { description: 'Linked (no redirectUri was given): the connection.' },
-        303: { description: 'Linked: redirect to redirectUri with connectionId and status.' },
+        303: {
+          description:
+            'When a redirectUri was given: linked → redirect to it with connectionId and status; failed after the state was accepted → redirect with connectionId, status=error and error=<code> (the codes below).',
+        },
         400: { description: 'Unknown, expired or already used state (invalid_oauth_state).' },
         409: {
           description: 'This account is already linked (already_exists), or the connection was removed.',
@@ -49,11 +52,18 @@ export function registerOAuthRoutes(api: ApiRoutes, ctx: ApiContext): void {
     },
     async ({ req, res, params, query }) => {
       await callbacks(res, req.ip ?? 'unknown');
-      const { view, redirectUri } = await completeAuthorization(
-        useCaseContext(ctx, req),
-        params.provider,
-        query,
-      );
+      let outcome: Awaited<ReturnType<typeof completeAuthorization>>;
+      try {
+        outcome = await completeAuthorization(useCaseContext(ctx, req), params.provider, query);
+      } catch (error) {
+        if (!(error instanceof AuthorizationFailed)) throw error;
+        const target = new URL(error.redirectUri);
+        target.searchParams.set('connectionId', error.connectionId);
+        target.searchParams.set('status', 'error');
+        target.searchParams.set('error', error.error.code);
+        return { status: 303, headers: { Location: target.toString() } };
+      }
+      const { view, redirectUri } = outcome;
       if (!redirectUri) return { status: 200, body: view };
       const target = new URL(redirectUri);
       target.searchParams.set('connectionId', view.id);

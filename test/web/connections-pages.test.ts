@@ -310,6 +310,23 @@ describe('connection pages', () => {
     const reconsent = await client.post(`/console/connections/${id}/reconnect`);
     expect(reconsent.status).toBe(303);
     expect(reconsent.location!.startsWith(google.url)).toBe(true);
+
+    // Consent declined at Google: the callback sends the person back to the wizard, told why, not
+    // to a JSON error; the connection keeps its account.
+    google.denyConsent();
+    const declined = await fetch(reconsent.location!, { redirect: 'manual' });
+    const refused = await fetch(`${platform.apiUrl}${pathOf(declined.headers.get('location')!)}`, {
+      redirect: 'manual',
+    });
+    expect(refused.status).toBe(303);
+    const told = new URL(refused.headers.get('location')!);
+    expect(told.pathname).toBe('/console/connections/authorized');
+    expect(told.searchParams.get('status')).toBe('error');
+    expect(told.searchParams.get('error')).toBe('invalid_credentials');
+    const wizard = await client.get(pathOf(told.toString()));
+    expect(wizard.location).toBe('/console/connections/new?problem=invalid_credentials');
+    expect((await client.get(wizard.location!)).text).toContain('Access was not granted');
+    expect((await apiConnection(user.token, id)).accountEmail).toBe(email);
   });
 
   it('says so when Microsoft is not configured, and shares the connect budget with the API', async () => {

@@ -59,8 +59,24 @@ const FORM_TITLES: Record<CredentialProvider, string> = {
 };
 
 /** Why the wizard was shown again after consent (the callback's status), in words. */
+/**
+ * What went wrong at the provider, by the error code the OAuth callback sends back. Only these fixed
+ * sentences are shown: the query string is the visitor's to edit, so no text from it is.
+ */
+const CONSENT_PROBLEMS: Record<string, string> = {
+  invalid_credentials:
+    'Access was not granted: consent was declined, or you signed in with another account than the one this connection belongs to. Start again below.',
+  already_exists: 'That account is already connected. You find it on your Calendars page.',
+  provider_unreachable: 'The provider could not be reached. Try again in a moment.',
+  provider_not_configured: 'This provider is not available on this server.',
+  invalid_state: 'This connection was removed in the meantime. Start again below.',
+  validation_failed: 'The provider did not send what Calbridge needs. Start again below.',
+  rate_limited: 'Too many attempts. Wait a minute and start again.',
+};
+
 const PROBLEMS: Record<string, string> = {
   'not-completed': 'The connection was not completed. Start again below.',
+  ...CONSENT_PROBLEMS,
 };
 
 export function registerWizardPages(pages: Pages, ctx: WebContext): void {
@@ -165,6 +181,12 @@ export function registerWizardPages(pages: Pages, ctx: WebContext): void {
   // Where the OAuth callback sends the browser after consent, with the connection and its status.
   pages.get('/console/connections/authorized', async (req, _res, locals) => {
     const userId = signedInUser(locals);
+    if (req.query.status === 'error') {
+      const code = formValue(req.query.error);
+      return {
+        redirect: `/console/connections/new?problem=${CONSENT_PROBLEMS[code] ? code : 'not-completed'}`,
+      };
+    }
     const status = await consentOutcome(ctx, req, userId);
     if (status?.status === 'awaiting_selection')
       return { redirect: `/console/connections/${status.id}/calendars?done=connected` };
