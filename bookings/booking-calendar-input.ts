@@ -11,6 +11,9 @@ export const bookingCalendarSlug = text(63).regex(
   'must be lower-case letters, digits and dashes',
 );
 
+/** Slugs the provider's pages use as words of their own (/console/booking-calendars/new). */
+const RESERVED_SLUGS = new Set(['new']);
+
 export const bookingService = z.object({
   id: text(64).min(1),
   name: text(200).min(1),
@@ -47,7 +50,7 @@ const seatsPerSlot = z.number().int().min(1).max(10_000).nullable();
 
 export const newBookingCalendarInput = z
   .object({
-    slug: bookingCalendarSlug,
+    slug: bookingCalendarSlug.refine((slug) => !RESERVED_SLUGS.has(slug), 'is reserved: choose another'),
     name: calendarName,
     type: z.enum(BOOKING_CALENDAR_TYPES),
     hosts: z.array(text(254).min(1)).min(1).max(50),

@@ -58,7 +58,12 @@ export async function saveSchedule(
   const weekly: WeeklyHours = {};
   for (const day of weekday.options)
     weekly[day] = [...(input.weekly[day] ?? [])].sort((a, b) => a.start.localeCompare(b.start));
-  const overrides: DateOverride[] = [...input.overrides].sort((a, b) => a.date.localeCompare(b.date));
+  const overrides: DateOverride[] = input.overrides
+    .map((o) => ({
+      date: o.date,
+      intervals: [...o.intervals].sort((a, b) => a.start.localeCompare(b.start)),
+    }))
+    .sort((a, b) => a.date.localeCompare(b.date));
   await em.upsert(Schedule, { userId, timeZone: input.timeZone, weekly, overrides, updatedAt: new Date() });
   return { timeZone: input.timeZone, weekly, overrides };
 }

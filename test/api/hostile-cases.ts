@@ -133,6 +133,16 @@ export function hostileCases({ userId, connectionId }: HostileContext): HostileC
       code: 'validation_failed',
     },
     {
+      name: 'a booking calendar slug the pages reserve',
+      method: 'POST',
+      route: 'post /v1/booking-calendars',
+      path: () => '/v1/booking-calendars',
+      as: 'user',
+      body: { slug: 'new', name: 'New', type: 'simple', hosts: ['host@example.com'], durationMinutes: 30 },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
       name: 'an ICS reconnect without its new URL',
       method: 'POST',
       route: 'post /v1/connections/{id}/reconnect',

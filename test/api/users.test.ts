@@ -171,10 +171,30 @@ describe('Users API', () => {
           ],
           sat: [{ start: '10:00', end: '12:00' }],
         },
-        overrides: [{ date: '2026-12-24', intervals: [] }],
+        overrides: [
+          {
+            date: '2026-12-31',
+            intervals: [
+              { start: '14:00', end: '16:00' },
+              { start: '09:00', end: '11:00' },
+            ],
+          },
+          { date: '2026-12-24', intervals: [] },
+        ],
       },
     });
     expect(put.status).toBe(200);
+    // Overrides by date, and each one's intervals by start, as the weekly days.
+    expect(put.body.overrides).toEqual([
+      { date: '2026-12-24', intervals: [] },
+      {
+        date: '2026-12-31',
+        intervals: [
+          { start: '09:00', end: '11:00' },
+          { start: '14:00', end: '16:00' },
+        ],
+      },
+    ]);
     expect(put.body.weekly.mon).toEqual([
       { start: '08:00', end: '12:00' },
       { start: '13:00', end: '17:00' },
