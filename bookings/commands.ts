@@ -14,6 +14,7 @@ import { bookingWorkflowId } from '../workflows/ids.ts';
 import { overallInviteStatus } from './invites.ts';
 import { isManageToken, manageTokenHash, manageUrl } from './manage-tokens.ts';
 import { cancelRun, rescheduleRun, startBookingRun } from './runs.ts';
+import { slotUnavailable } from './slots.ts';
 
 export interface BookingContext {
   em: EntityManager;
@@ -57,6 +58,7 @@ export async function requestBooking(
     throw validationFailed([{ path: 'start', message: 'must be in the future' }]);
   if (request.serviceId !== undefined && !(calendar.services ?? []).some((s) => s.id === request.serviceId))
     throw validationFailed([{ path: 'serviceId', message: 'is not a service of this booking calendar' }]);
+  if (beyondHorizon(calendar, request.start, now)) throw slotUnavailable();
   const bookingId = randomUUID();
   const outcome = await startBookingRun(ctx.temporal, ctx.config, {
     bookingId,
@@ -70,6 +72,14 @@ export async function requestBooking(
   if (!outcome.held) throw new AppError(REFUSAL_STATUS[outcome.code], outcome.code, outcome.message);
   return bookingView(ctx, bookingId);
 }
+
+/**
+ * Past the calendar's horizon no time is ever offered (it ends within a day or two after
+ * `maxDaysAhead` days, in the host's zone). Refusing such a start here keeps instants like
+ * 9999-12-31T23:30Z, whose end PostgreSQL cannot store, from failing the hold as a 503.
+ */
+const beyondHorizon = (calendar: BookingCalendarRow, start: Date, now: Date) =>
+  start.getTime() > now.getTime() + (calendar.maxDaysAhead + 3) * 86_400_000;
 
 const REFUSAL_STATUS = { not_found: 404, slot_unavailable: 409, link_used: 410, link_revoked: 410 } as const;
 
@@ -96,6 +106,10 @@ export async function rescheduleBooking(
     throw new AppError(409, 'invalid_state', 'This booking has already taken place.');
   if (start.getTime() <= now.getTime())
     throw validationFailed([{ path: 'start', message: 'must be in the future' }]);
+  const calendar = appointment.bookingCalendarId
+    ? await ctx.em.findOne(BookingCalendar, { id: appointment.bookingCalendarId })
+    : null;
+  if (calendar && beyondHorizon(calendar, start, now)) throw slotUnavailable();
   const moved = await rescheduleRun(ctx.temporal, bookingId, start.toISOString());
   if (!moved.moved) throw new AppError(409, moved.code, moved.message);
   return bookingView(ctx, bookingId);

@@ -35,6 +35,18 @@ export function createWebRouter(ctx: WebContext): Router {
 
   const csrf = csrfTokens(ctx.config.encryptionKey);
   const pagesOnly = express.Router();
+  pagesOnly.use((_req, res, next) => {
+    // Our own script and stylesheet only; no framing (clickjacking); and no manage or one-time
+    // token in a Referer sent to another site.
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    );
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    next();
+  });
   pagesOnly.use(express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 500 }));
   pagesOnly.use(async (req, res, next) => {
     try {

@@ -121,9 +121,10 @@ describe('schedule page', () => {
     expect(api.overrides).toEqual([
       {
         date: '2031-01-05',
+        // Merged from two rows, saved in order.
         intervals: [
-          { start: '14:00', end: '15:00' },
           { start: '08:00', end: '09:00' },
+          { start: '14:00', end: '15:00' },
         ],
       },
     ]);

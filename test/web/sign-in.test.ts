@@ -86,6 +86,10 @@ describe('sign-in pages', () => {
     expect(sessionCookie).not.toMatch(/Secure/i); // PUBLIC_URL is http here
     const calendars = await grace.get('/console/calendars');
     expect(calendars.status).toBe(200);
+    const headers = await fetch(`${platform.apiUrl}/sign-in`);
+    expect(headers.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(headers.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(headers.headers.get('referrer-policy')).toBe('same-origin');
     expect(calendars.text).toContain('Add a new calendar connection');
 
     // The link worked once.
