@@ -23,6 +23,8 @@ import {
 import { eventually, type Platform, publicOrigin, startPlatform } from '../harness/platform.ts';
 import { type StandinDriver, startStandinDriver } from '../standins/drivers.ts';
 import { type Radicale, startRadicale } from '../support/radicale.ts';
+import { seedConnection } from '../support/seed.ts';
+import { signInBrowser } from './signed-in.ts';
 
 const PRIVATE_TITLE = 'PRIVATE: dentist appointment';
 const browser = useBrowser();
@@ -320,3 +322,54 @@ const ics = (uid: string, summary: string, start: string, end: string) =>
     'END:VCALENDAR',
     '',
   ].join('\r\n');
+
+describe('the Calendars page while an import runs', () => {
+  it('follows the import without a reload, and stops asking once nothing changes', async () => {
+    const user = await platform.createUser({ timeZone: 'UTC' });
+    const { calendarId } = await seedConnection(platform.orm, platform.config, {
+      provider: 'ics',
+      serverUrl: null,
+      credentials: { url: 'https://feeds.example/live.ics' },
+      externalId: `ics:live-${Date.now()}`,
+    });
+    const em = platform.orm.em.fork();
+    // The seeded connection belongs to a user of its own: hand it to ours, importing.
+    await em.execute(
+      'update calendar_connections set user_id = ? where id = (select connection_id from provider_calendars where id = ?)',
+      [user.id, calendarId],
+    );
+    await em.execute(
+      "update provider_calendars set user_id = ?, name = 'Team feed', import_status = 'importing' where id = ?",
+      [user.id, calendarId],
+    );
+    await withContext({}, async (tab, context) => {
+      await signInBrowser(context, platform, user.id);
+      const listRequests: string[] = [];
+      tab.on('request', (r) => {
+        if (r.url().endsWith('/console/calendars/list')) listRequests.push(r.url());
+      });
+      await tab.goto(`${platform.apiUrl}/console/calendars`);
+      const row = tab.getByRole('row', { name: /Team feed/ });
+      expect(await row.getByRole('cell').first().textContent()).toBe('Importing…');
+      await tab.evaluate('window.__sameDocument = true');
+
+      // What the end of an import pass writes: the calendar ready, the connection active.
+      await em.execute(
+        "update provider_calendars set import_status = 'ready', event_count = 42 where id = ?",
+        [calendarId],
+      );
+      await em.execute(
+        "update calendar_connections set status = 'active' where id = (select connection_id from provider_calendars where id = ?)",
+        [calendarId],
+      );
+      await expect.poll(() => row.getByRole('cell').first().textContent(), { timeout: 10_000 }).toBe('Ready');
+      expect(await row.getByRole('cell').nth(1).textContent()).toBe('42');
+      // The same document, updated in place (no navigation).
+      expect(await tab.evaluate('window.__sameDocument')).toBe(true);
+      // Once nothing is in progress the page stops polling.
+      const asked = listRequests.length;
+      await tab.waitForTimeout(4500);
+      expect(listRequests.length).toBe(asked);
+    });
+  });
+});
