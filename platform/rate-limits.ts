@@ -24,3 +24,31 @@ export function rateLimit(perMinute: number, what: string): RateLimit {
     }
   };
 }
+
+export interface PublicBudgets {
+  /** Reading booking pages, slots and one-time links, per client address. */
+  reads: RateLimit;
+  /** Booking attempts, per client address. */
+  bookings: RateLimit;
+}
+
+const publicBudgets = new WeakMap<object, PublicBudgets>();
+
+/**
+ * The public budgets of one server (one configuration): the API's routes and the pages draw on the
+ * same ones, so a client gets each budget once, whichever door it uses.
+ */
+export function publicBudgetsFor(config: {
+  PUBLIC_RATE_LIMIT_PER_MINUTE: number;
+  BOOKING_RATE_LIMIT_PER_MINUTE: number;
+}): PublicBudgets {
+  let budgets = publicBudgets.get(config);
+  if (!budgets) {
+    budgets = {
+      reads: rateLimit(config.PUBLIC_RATE_LIMIT_PER_MINUTE, 'requests from this address'),
+      bookings: rateLimit(config.BOOKING_RATE_LIMIT_PER_MINUTE, 'booking attempts from this address'),
+    };
+    publicBudgets.set(config, budgets);
+  }
+  return budgets;
+}

@@ -15,7 +15,7 @@ import {
 import { requestBooking } from '../../bookings/commands.ts';
 import { createOneTimeLink, listOneTimeLinks } from '../../bookings/links.ts';
 import { bookableSlots } from '../../bookings/slots.ts';
-import { rateLimit } from '../../platform/rate-limits.ts';
+import { publicBudgetsFor } from '../../platform/rate-limits.ts';
 import { requireUser } from '../auth.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
@@ -33,8 +33,7 @@ import {
 } from './booking-views.ts';
 
 export function registerBookingCalendarRoutes(api: ApiRoutes, ctx: ApiContext): void {
-  const publicReads = rateLimit(ctx.config.PUBLIC_RATE_LIMIT_PER_MINUTE, 'requests from this address');
-  const bookings = rateLimit(ctx.config.BOOKING_RATE_LIMIT_PER_MINUTE, 'booking attempts from this address');
+  const { reads: publicReads, bookings } = publicBudgetsFor(ctx.config);
 
   api.add(
     {

@@ -16,7 +16,7 @@ import {
 import { revokeOneTimeLink, usableLink } from '../../bookings/links.ts';
 import { bookableSlots } from '../../bookings/slots.ts';
 import { notFound, validationFailed } from '../../domain/errors.ts';
-import { rateLimit } from '../../platform/rate-limits.ts';
+import { publicBudgetsFor } from '../../platform/rate-limits.ts';
 import { text } from '../../platform/validation.ts';
 import { type Caller, requireUser } from '../auth.ts';
 import { type ApiContext, useCaseContext } from '../context.ts';
@@ -36,8 +36,7 @@ const tokenParam = z.object({ token: oneTimeLinkToken });
 const manageQuery = z.object({ token: text(100).optional() });
 
 export function registerBookingRoutes(api: ApiRoutes, ctx: ApiContext): void {
-  const publicReads = rateLimit(ctx.config.PUBLIC_RATE_LIMIT_PER_MINUTE, 'requests from this address');
-  const bookings = rateLimit(ctx.config.BOOKING_RATE_LIMIT_PER_MINUTE, 'booking attempts from this address');
+  const { reads: publicReads, bookings } = publicBudgetsFor(ctx.config);
   /** A host's token, else the manage token; neither → 404 (a booking id alone reveals nothing). */
   const accessOf = (caller: Caller, token: string | undefined): BookingAccess => {
     if (caller.kind === 'user') return { userId: caller.userId };

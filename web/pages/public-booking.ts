@@ -1,19 +1,16 @@
 /**
  * The pages customers use, without an account: booking at /book/{slug} and through one-time links
  * at /l/{token}, and managing a booking from its e-mail's link at /manage/{id}?token=…. They share
- * the API's public budgets per client address (the same settings, counted separately).
+ * the API's public budgets per client address: one count for both doors.
  */
-import { rateLimit } from '../../platform/rate-limits.ts';
+import { publicBudgetsFor } from '../../platform/rate-limits.ts';
 import type { WebContext } from '../context.ts';
 import type { Pages } from '../routing.ts';
 import { registerBookingFlow } from './booking/book.ts';
 import { registerManagePages } from './booking/manage.ts';
 
 export function registerPublicBookingPages(pages: Pages, ctx: WebContext): void {
-  const limits = {
-    reads: rateLimit(ctx.config.PUBLIC_RATE_LIMIT_PER_MINUTE, 'requests from this address'),
-    bookings: rateLimit(ctx.config.BOOKING_RATE_LIMIT_PER_MINUTE, 'booking attempts from this address'),
-  };
+  const limits = publicBudgetsFor(ctx.config);
   registerBookingFlow(pages, ctx, limits);
   registerManagePages(pages, ctx, limits);
 }
