@@ -175,3 +175,22 @@ describe('sign-in pages', () => {
     expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
   });
 });
+
+describe('cookies behind https', () => {
+  it('marks both cookies Secure when PUBLIC_URL is https', async () => {
+    const secure = await startPlatform({ worker: false, env: { PUBLIC_URL: 'https://calbridge.test' } });
+    try {
+      const admin = new FormClient(secure.apiUrl);
+      const form = await admin.get('/admin/sign-in');
+      expect(form.setCookies.find((c) => c.startsWith('cb_browser='))).toMatch(/;\s*Secure/i);
+      const signedIn = await admin.post('/admin/sign-in', { token: secure.adminToken });
+      expect(signedIn.status).toBe(303);
+      const session = signedIn.setCookies.find((c) => c.startsWith('cb_session='))!;
+      expect(session).toMatch(/;\s*Secure/i);
+      expect(session).toMatch(/HttpOnly/i);
+      expect(session).toMatch(/SameSite=Lax/i);
+    } finally {
+      await secure.stop();
+    }
+  });
+});
