@@ -121,6 +121,20 @@ export async function connectionView(em: EntityManager, connectionId: string): P
   return view!;
 }
 
+/** The user's connections that are not removed, oldest first (the Calendars page; capped). */
+export async function currentConnectionViews(
+  em: EntityManager,
+  userId: string,
+  limit = 200,
+): Promise<ConnectionView[]> {
+  const rows = await em.find(
+    CalendarConnection,
+    { userId, status: { $ne: 'removed' } },
+    { orderBy: { createdAt: 'asc', id: 'asc' }, limit },
+  );
+  return connectionViews(em, rows);
+}
+
 export interface ConnectionsAfter {
   createdAt: string;
   id: string;

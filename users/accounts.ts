@@ -2,16 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
 import { ApiToken, Schedule, User } from '../db/entities/index.ts';
 import { AppError, notFound } from '../domain/errors.ts';
 import { defaultWeeklyHours } from '../domain/schedule.ts';
 import { hashToken, newToken } from '../platform/crypto.ts';
+import { email, text, timeZone } from '../platform/validation.ts';
 
-export interface NewUser {
-  email: string;
-  name: string;
-  timeZone: string;
-}
+/** What POST /v1/users and the administrator's page accept for a new user. */
+export const newUserInput = z.object({ email, name: text(200).trim().min(1, 'is required'), timeZone });
+export type NewUser = z.infer<typeof newUserInput>;
 
 export interface UserView {
   id: string;
@@ -58,4 +58,10 @@ export async function readUser(em: EntityManager, id: string): Promise<UserView>
   const user = await em.findOne(User, { id: id.toLowerCase() });
   if (!user) throw notFound('User');
   return userView(user);
+}
+
+/** Every user, newest first (the administrator's page; capped). */
+export async function listUsers(em: EntityManager, limit = 500): Promise<(UserView & { createdAt: Date })[]> {
+  const users = await em.find(User, {}, { orderBy: { createdAt: 'desc', id: 'asc' }, limit });
+  return users.map((u) => ({ ...userView(u), createdAt: u.createdAt }));
 }

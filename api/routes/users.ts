@@ -5,12 +5,12 @@ import { ApiToken, User } from '../../db/entities/index.ts';
 import { notFound, validationFailed } from '../../domain/errors.ts';
 import { hashToken, newToken } from '../../platform/crypto.ts';
 import { text } from '../../platform/validation.ts';
-import { createUser, userView as toUserView } from '../../users/accounts.ts';
+import { createUser, newUserInput, userView as toUserView } from '../../users/accounts.ts';
 import { readSchedule, saveSchedule, scheduleInput } from '../../users/schedule.ts';
 import { canSee, requireUser } from '../auth.ts';
 import type { ApiContext } from '../context.ts';
 import type { ApiRoutes } from '../routing.ts';
-import { decodeCursor, email, encodeCursor, isoInstant, listQuery, page, timeZone } from '../schemas.ts';
+import { decodeCursor, encodeCursor, isoInstant, listQuery, page } from '../schemas.ts';
 
 const zoneView = z.string().meta({ description: 'IANA time zone name in its canonical spelling.' });
 const userView = z.object({ id: z.email(), email: z.email(), name: z.string(), timeZone: zoneView });
@@ -43,7 +43,7 @@ export function registerUserRoutes(api: ApiRoutes, ctx: ApiContext): void {
       summary: 'Create a user (calendar provider); returns their first API token once.',
       tag: 'Users',
       access: 'admin',
-      body: z.object({ email, name: text(200).trim().min(1), timeZone }),
+      body: newUserInput,
       responses: {
         201: { description: 'Created.', schema: createdUserView },
         409: { description: 'A user with this e-mail exists (already_exists).' },

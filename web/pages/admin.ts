@@ -1,8 +1,6 @@
 /** The administrator's page: the providers (users) of this server, and creating one. */
-import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
-import { email, text, timeZone } from '../../platform/validation.ts';
-import { createUser } from '../../users/accounts.ts';
+import { createUser, listUsers, newUserInput } from '../../users/accounts.ts';
 import { sendSignInLink } from '../../users/sign-in.ts';
 import { useCases, type WebContext } from '../context.ts';
 import { fieldErrors } from '../forms.ts';
@@ -10,19 +8,13 @@ import { type Html, html } from '../html.ts';
 import { csrfField, field, page, when } from '../layout.ts';
 import { type Pages, signedInAdmin } from '../routing.ts';
 
-const newProvider = z.object({ email, name: text(200).trim().min(1, 'is required'), timeZone });
-
 export function registerAdminPages(pages: Pages, ctx: WebContext): void {
   const view = async (
     req: import('express').Request,
     locals: import('../context.ts').PageLocals,
     form: { values?: Record<string, string>; errors?: Record<string, string>; flash?: string | null } = {},
   ): Promise<Html> => {
-    const users = await ctx
-      .em(req)
-      .execute<{ id: string; name: string; time_zone: string; created_at: Date }[]>(
-        'select id, name, time_zone, created_at from users order by created_at desc limit 500',
-      );
+    const users = await listUsers(ctx.em(req));
     const values = form.values ?? {};
     const errors = form.errors ?? {};
     return page(
@@ -46,7 +38,7 @@ export function registerAdminPages(pages: Pages, ctx: WebContext): void {
             users.length
               ? html`<table>
                   <thead><tr><th scope="col">E-mail</th><th scope="col">Name</th><th scope="col">Time zone</th><th scope="col">Created</th></tr></thead>
-                  <tbody>${users.map((u) => html`<tr><td>${u.id}</td><td>${u.name}</td><td>${u.time_zone}</td><td>${when(u.created_at, 'UTC')}</td></tr>`)}</tbody>
+                  <tbody>${users.map((u) => html`<tr><td>${u.id}</td><td>${u.name}</td><td>${u.timeZone}</td><td>${when(u.createdAt, 'UTC')}</td></tr>`)}</tbody>
                 </table>`
               : html`<p>No providers yet.</p>`
           }
@@ -67,7 +59,7 @@ export function registerAdminPages(pages: Pages, ctx: WebContext): void {
       name: String(req.body.name ?? ''),
       timeZone: String(req.body.timeZone ?? ''),
     };
-    const parsed = newProvider.safeParse(values);
+    const parsed = newUserInput.safeParse(values);
     if (!parsed.success)
       return { status: 422, body: await view(req, locals, { values, errors: fieldErrors(parsed.error) }) };
     try {

@@ -6,8 +6,8 @@
  */
 
 import type { ConnectionView } from '../../connections/views.ts';
-import { connectionViews } from '../../connections/views.ts';
-import { CalendarConnection } from '../../db/entities/index.ts';
+import { currentConnectionViews } from '../../connections/views.ts';
+import { readUser } from '../../users/accounts.ts';
 import type { WebContext } from '../context.ts';
 import { type Html, html } from '../html.ts';
 import { csrfField, page, when } from '../layout.ts';
@@ -89,15 +89,8 @@ function connectionCard(c: ConnectionView, timeZone: string, csrfToken: string):
 export function registerCalendarPages(pages: Pages, ctx: WebContext): void {
   const load = async (req: import('express').Request, userId: string) => {
     const em = ctx.em(req);
-    const rows = await em.find(
-      CalendarConnection,
-      { userId, status: { $ne: 'removed' } },
-      { orderBy: { createdAt: 'asc', id: 'asc' }, limit: 200 },
-    );
-    const [user] = await em.execute<{ time_zone: string }[]>('select time_zone from users where id = ?', [
-      userId,
-    ]);
-    return { connections: await connectionViews(em, rows), timeZone: user?.time_zone ?? 'UTC' };
+    const [connections, user] = await Promise.all([currentConnectionViews(em, userId), readUser(em, userId)]);
+    return { connections, timeZone: user.timeZone };
   };
 
   const list = (connections: ConnectionView[], timeZone: string, csrfToken: string) =>
