@@ -135,6 +135,16 @@ export async function currentConnectionViews(
   return connectionViews(em, rows);
 }
 
+/** The user's primary calendar when another connection holds it (saving this one must not drop it). */
+export async function primaryCalendarElsewhere(em: EntityManager, userId: string, connectionId: string) {
+  return em.findOne(ProviderCalendar, {
+    userId,
+    isPrimary: true,
+    removedAt: null,
+    connectionId: { $ne: connectionId },
+  });
+}
+
 export interface ConnectionsAfter {
   createdAt: string;
   id: string;

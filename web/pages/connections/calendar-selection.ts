@@ -4,8 +4,12 @@
  */
 import type { Request } from 'express';
 import { saveCalendarSelection } from '../../../connections/commands.ts';
-import { type CalendarView, type ConnectionView, connectionView } from '../../../connections/views.ts';
-import { ProviderCalendar } from '../../../db/entities/index.ts';
+import {
+  type CalendarView,
+  type ConnectionView,
+  connectionView,
+  primaryCalendarElsewhere,
+} from '../../../connections/views.ts';
 import { isRemovalStatus } from '../../../domain/connection-status.ts';
 import { AppError, type FieldProblem } from '../../../domain/errors.ts';
 import { type PageLocals, useCases, type WebContext } from '../../context.ts';
@@ -33,14 +37,8 @@ const IMPORT_TEXT: Record<string, string> = {
 };
 
 export function registerCalendarSelectionPages(pages: Pages, ctx: WebContext): void {
-  /** The person's primary calendar when it belongs to another connection (saving must not drop it). */
-  const primaryElsewhere = async (req: Request, userId: string, connectionId: string) =>
-    ctx.em(req).findOne(ProviderCalendar, {
-      userId,
-      isPrimary: true,
-      removedAt: null,
-      connectionId: { $ne: connectionId },
-    });
+  const primaryElsewhere = (req: Request, userId: string, connectionId: string) =>
+    primaryCalendarElsewhere(ctx.em(req), userId, connectionId);
 
   const render = async (
     req: Request,
