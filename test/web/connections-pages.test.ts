@@ -214,8 +214,15 @@ describe('connection pages', () => {
     const client = await signedInClient(platform, user.id);
     const { id, username } = await linkedViaApi(user.token);
     await radicale.setPassword(username, 'the-new-password');
+    await platform.request('POST', `/v1/connections/${id}/sync`, { token: user.token, body: {} });
+    await eventually(async () => (await apiConnection(user.token, id)).status === 'needs_reauth', {
+      what: 'needs_reauth',
+    });
 
-    await client.get('/console/calendars');
+    // The Calendars page says so with a banner and a Reconnect button.
+    const calendars = await client.get('/console/calendars');
+    expect(calendars.text).toContain('This calendar needs reconnecting.');
+    expect(calendars.text).toContain(`action="/console/connections/${id}/reconnect"`);
     // The Calendars banner's button carries no password: it leads to the form asking for one.
     const banner = await client.post(`/console/connections/${id}/reconnect`);
     expect(banner.status).toBe(303);
