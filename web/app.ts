@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import express, { type Router } from 'express';
+import { AppError } from '../domain/errors.ts';
 import { findSession } from '../users/sign-in.ts';
 import type { PageLocals, WebContext } from './context.ts';
 import { BROWSER_COOKIE, readCookies, SESSION_COOKIE, setBrowserCookie } from './cookies.ts';
@@ -99,6 +100,32 @@ export function createWebRouter(ctx: WebContext): Router {
   registerSchedulePages(pages, ctx);
   registerBookingCalendarPages(pages, ctx);
   registerPublicBookingPages(pages, ctx);
+
+  // A form the body parser refused (too large, broken encoding), or a failure before any page ran
+  // (the session lookup with the database down): a page, never the API's JSON.
+  pagesOnly.use(((error, req, res, _next) => {
+    const locals = res.locals as Partial<PageLocals>;
+    const status = (error as { status?: unknown }).status;
+    const refused =
+      typeof status === 'number' &&
+      status >= 400 &&
+      status < 500 &&
+      (error as { expose?: unknown }).expose === true;
+    const result = pages.errorPage(
+      req,
+      { session: locals.session ?? null, csrfToken: locals.csrfToken ?? '' },
+      refused
+        ? new AppError(
+            status === 413 ? 413 : 400,
+            'validation_failed',
+            'The form could not be read: it may be too large. Go back and try again.',
+          )
+        : error,
+    );
+    if (res.headersSent) return;
+    if ('redirect' in result) res.redirect(303, result.redirect);
+    else if ('status' in result) res.status(result.status).type('html').send(result.body.value);
+  }) as express.ErrorRequestHandler);
 
   router.use((req, res, next) => (PAGE_PATHS.test(req.path) ? pagesOnly(req, res, next) : next()));
   return router;

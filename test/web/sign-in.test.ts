@@ -154,6 +154,11 @@ describe('sign-in pages', () => {
     const other = new FormClient(platform.apiUrl);
     await other.get('/sign-in');
     expect((await admin.post('/admin/providers', fields, { csrf: other.csrfToken() })).status).toBe(403);
+    // A form over the size limit gets a page saying so, not the API's JSON.
+    await admin.get('/admin/providers');
+    const huge = await admin.post('/admin/providers', { ...fields, name: 'x'.repeat(100_000) });
+    expect(huge.status).toBe(413);
+    expect(huge.text).toContain('The form could not be read');
     const [row] = await platform.orm.em
       .fork()
       .execute<{ n: number }[]>('select count(*)::int as n from users where id = ?', [fields.email]);
