@@ -12,6 +12,7 @@
 import ical, { type VEvent } from 'node-ical';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dayHeading } from '../../web/pages/booking/zones.ts';
 import { davObjects, type Host } from '../bookings/support.ts';
 import {
   blockExternalRequests,
@@ -203,7 +204,7 @@ describe('Calbridge in a browser', () => {
       expect(await visitor.content()).not.toContain(PRIVATE_TITLE);
       // The private event's hour (Monday 09:00 UTC = 04:00 in New York) is not offered; 10:00 UTC is
       // (working hours 09:00–17:00 Paris), so the busy time was read.
-      const workdayLabel = weekdayLabel(workday);
+      const workdayLabel = dayHeading(workday);
       expect(
         await visitor.getByRole('link', { name: `04:00, ${workdayLabel} (America/New_York)` }).count(),
       ).toBe(0);
@@ -241,7 +242,7 @@ describe('Calbridge in a browser', () => {
       await expectAccessible(visitor);
       await picture(visitor, 'manage');
       await visitor.getByRole('link', { name: 'Pick a new time' }).click();
-      await visitor.getByRole('link', { name: `07:00, ${weekdayLabel(workday)} (America/New_York)` }).click();
+      await visitor.getByRole('link', { name: `07:00, ${dayHeading(workday)} (America/New_York)` }).click();
       await visitor.getByRole('button', { name: 'Move my booking' }).click();
       await visitor.getByText('Rescheduled.').waitFor();
       await visitor.getByRole('link', { name: 'Cancel this booking' }).click();
@@ -298,14 +299,6 @@ function nextWorkingDay(): string {
   while (day.getUTCDay() === 0 || day.getUTCDay() === 6) day.setUTCDate(day.getUTCDate() + 1);
   return day.toISOString().slice(0, 10);
 }
-
-const weekdayLabel = (date: string) =>
-  new Intl.DateTimeFormat('en-GB', {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    timeZone: 'UTC',
-  }).format(new Date(`${date}T12:00:00Z`));
 
 const ics = (uid: string, summary: string, start: string, end: string) =>
   [
