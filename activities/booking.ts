@@ -3,10 +3,15 @@
  * booking id (never a secret) and is safe to retry: the hold is idempotent per booking id, invites
  * are written under the booking's deterministic identity, e-mails are deduplicated by key.
  */
-import { cancelBooking, confirmBooking, moveBooking } from '../bookings/changes.ts';
+import {
+  cancelBooking,
+  confirmBooking,
+  confirmBookingWithNotices,
+  moveBooking,
+} from '../bookings/changes.ts';
 import { type HoldRequest, holdSlot } from '../bookings/hold.ts';
 import { markInvitesFailed, syncInvites } from '../bookings/invites.ts';
-import { type BookingNoticeKind, composeBookingNotices } from '../bookings/notices.ts';
+import { type BookingNoticeKind, composeBookingNotices, queueBookingNotices } from '../bookings/notices.ts';
 import type { ActivityDeps } from './deps.ts';
 import { providerCall } from './failures.ts';
 import { withHeartbeat } from './heartbeat.ts';
@@ -18,13 +23,17 @@ export type { BookingNoticeKind } from '../bookings/notices.ts';
 export function createBookingActivities({ orm, config }: ActivityDeps) {
   return {
     holdSlot: (request: HoldRequest) => holdSlot(orm.em, request, new Date()),
-    confirmBooking: (bookingId: string) => confirmBooking(orm.em.fork(), bookingId),
+    confirmBookingWithNotices: (bookingId: string) => confirmBookingWithNotices(orm.em, config, bookingId),
+    queueBookingNotices: (bookingId: string, kind: BookingNoticeKind) =>
+      queueBookingNotices(orm.em.fork(), config, bookingId, kind),
     moveBooking: (bookingId: string, start: string) => moveBooking(orm.em, bookingId, start, new Date()),
     cancelBooking: (bookingId: string, reason: string | null) => cancelBooking(orm.em, bookingId, reason),
     syncInvites: (bookingId: string) =>
       withHeartbeat(() => providerCall(() => syncInvites(orm.em, config, bookingId))),
     markInvitesFailed: (bookingId: string, message: string) =>
       markInvitesFailed(orm.em.fork(), bookingId, message),
+    // Booking runs started before e-mails went through the outbox (workflows/booking.ts) still call these.
+    confirmBooking: (bookingId: string) => confirmBooking(orm.em.fork(), bookingId),
     composeBookingNotices: (bookingId: string, kind: BookingNoticeKind) =>
       composeBookingNotices(orm.em, config, bookingId, kind),
   };

@@ -71,13 +71,9 @@ export async function benchBooking() {
     { generateSecrets: false },
   );
   const logger = createLogger('silent', 'bench');
+  const mailer = createMailer({ smtpUrl: config.SMTP_URL!, mailDir: dataDir });
   const { worker, connection } = await createWorker({
-    deps: {
-      orm: db.orm,
-      config,
-      logger,
-      mailer: createMailer({ smtpUrl: config.SMTP_URL!, mailDir: dataDir }),
-    },
+    deps: { orm: db.orm, config, logger, mailer },
     address: temporal.address,
     namespace: 'default',
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -252,6 +248,7 @@ export async function benchBooking() {
     worker.shutdown();
     await running.catch(() => {});
     await connection.close();
+    mailer.close();
     await temporal.stop();
     await radicale.stop();
     await smtp.stop();

@@ -6,14 +6,34 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Appointment, BookingCalendar } from '../db/entities/index.ts';
 import type { AppointmentStatus } from '../domain/booking.ts';
+import type { QueuedEmail } from '../domain/email.ts';
 import { AppError } from '../domain/errors.ts';
+import type { Config } from '../platform/config.ts';
 import { hostsOf } from './booking-calendars.ts';
 import { isExclusionViolation } from './hold.ts';
+import { queueBookingNotices } from './notices.ts';
 import { assertBookable, slotUnavailable } from './slots.ts';
 
 export type RescheduleOutcome =
   | { moved: true; start: string; end: string }
   | { moved: false; code: 'slot_unavailable' | 'invalid_state'; message: string };
+
+/**
+ * held → confirmed, with the confirmation e-mails queued in the same transaction; a booking
+ * cancelled meanwhile stays cancelled and gets none. Safe to repeat: the outbox dedupes.
+ */
+export async function confirmBookingWithNotices(
+  rootEm: EntityManager,
+  config: Config,
+  bookingId: string,
+): Promise<{ status: AppointmentStatus; emails: QueuedEmail[] }> {
+  return rootEm.fork().transactional(async (em) => {
+    const status = await confirmBooking(em, bookingId);
+    const emails =
+      status === 'cancelled' ? [] : await queueBookingNotices(em, config, bookingId, 'confirmed');
+    return { status, emails };
+  });
+}
 
 /** held → confirmed; a booking cancelled meanwhile stays cancelled. */
 export async function confirmBooking(em: EntityManager, bookingId: string): Promise<AppointmentStatus> {

@@ -7,7 +7,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DateTime } from 'luxon';
 import { Appointment, BookingCalendar, User } from '../db/entities/index.ts';
-import type { EmailRequest } from '../domain/email.ts';
+import { queueEmails } from '../db/outbox.ts';
+import type { EmailRequest, QueuedEmail } from '../domain/email.ts';
 import { renderEvent } from '../ical/render.ts';
 import type { Config } from '../platform/config.ts';
 import { hostsOf } from './booking-calendars.ts';
@@ -21,13 +22,36 @@ interface Recipient {
   timeZone: string;
 }
 
+/**
+ * Composes the booking's e-mails of `kind` and queues them in the outbox (in `em`'s transaction
+ * when it has one). Only their ids leave here, so no message text (with its manage link) enters a
+ * workflow history.
+ */
+export async function queueBookingNotices(
+  em: EntityManager,
+  config: Config,
+  bookingId: string,
+  kind: BookingNoticeKind,
+): Promise<QueuedEmail[]> {
+  return queueEmails(em, await composeNotices(em, config, bookingId, kind));
+}
+
+/** The messages themselves, for booking runs started before the outbox path (see workflows/booking.ts). */
 export async function composeBookingNotices(
   rootEm: EntityManager,
   config: Config,
   bookingId: string,
   kind: BookingNoticeKind,
 ): Promise<EmailRequest[]> {
-  const em = rootEm.fork();
+  return composeNotices(rootEm.fork(), config, bookingId, kind);
+}
+
+async function composeNotices(
+  em: EntityManager,
+  config: Config,
+  bookingId: string,
+  kind: BookingNoticeKind,
+): Promise<EmailRequest[]> {
   const appointment = await em.findOneOrFail(Appointment, { id: bookingId });
   const calendar = appointment.bookingCalendarId
     ? await em.findOne(BookingCalendar, { id: appointment.bookingCalendarId })

@@ -12,3 +12,9 @@ export interface EmailRequest {
   html?: string;
   ical?: { method: string; content: string };
 }
+
+/** A message in the outbox: its row id and the key that names its delivery run (email/<dedupeKey>). */
+export interface QueuedEmail {
+  id: string;
+  dedupeKey: string;
+}

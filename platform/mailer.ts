@@ -19,12 +19,27 @@ export interface OutgoingMail {
 
 export interface Mailer {
   send(mail: OutgoingMail): Promise<void>;
+  /** Closes pooled SMTP connections (at shutdown). */
+  close(): void;
 }
 
 export function createMailer(options: { smtpUrl?: string; mailDir: string }): Mailer {
   if (options.smtpUrl) {
-    const transport = nodemailer.createTransport(options.smtpUrl);
-    return { send: async (mail) => void (await transport.sendMail(toMessage(mail))) };
+    // Pooled: a booking's e-mails reuse open connections instead of paying connect, greeting and
+    // TLS for each message. Bounded timeouts, so a hung relay fails a delivery within ~30 s (its
+    // run retries) instead of nodemailer's default of minutes. Query parameters of SMTP_URL win.
+    const transport = nodemailer.createTransport({
+      url: options.smtpUrl,
+      pool: true,
+      maxConnections: 4,
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    });
+    return {
+      send: async (mail) => void (await transport.sendMail(toMessage(mail))),
+      close: () => transport.close(),
+    };
   }
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   return {
@@ -33,6 +48,7 @@ export function createMailer(options: { smtpUrl?: string; mailDir: string }): Ma
       await mkdir(options.mailDir, { recursive: true });
       await writeFile(path.join(options.mailDir, `${mail.id}.eml`), info.message as Buffer);
     },
+    close() {},
   };
 }
 

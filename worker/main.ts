@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   process.send?.({ ready: true });
   await worker.run();
   await connection.close();
+  mailer.close();
   await orm.close();
   logger.info('worker stopped');
 }

@@ -17,6 +17,7 @@ import {
   defineSignal,
   defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -26,7 +27,7 @@ import type { HoldOutcome, HoldRequest, RescheduleOutcome } from '../activities/
 import type { Activities } from '../activities/index.ts';
 import type { AppointmentStatus, InviteStatus } from '../domain/booking.ts';
 import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
-import { sendInBackground } from './email.ts';
+import { deliverQueued, sendInBackground } from './email.ts';
 import { CalbridgeStatus, CalbridgeUser } from './search-attributes.ts';
 
 /** Hold the slot: sent together with the start of the run (update-with-start). */
@@ -50,8 +51,11 @@ export interface BookingWorkflowStatus {
 }
 export const statusQuery = defineQuery<BookingWorkflowStatus>('status');
 
-/** The hold: a local activity, so the caller of the update waits for one database transaction only. */
-const hold = proxyLocalActivities<Activities>({
+/**
+ * Database steps as local activities: run by the worker inside the workflow task, so the caller of
+ * an update (hold, reschedule, cancel) waits for one transaction, not for a task queue round trip.
+ */
+const quick = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 5 },
 });
@@ -77,8 +81,16 @@ const provider = proxyActivities<Activities>({
 /** How often a pending invite (its calendar needs reconnecting) is tried again. */
 const INVITE_RETRY_MS = 10 * 60_000;
 
+/**
+ * Runs started before this marker sent each e-mail through its own child run, with the message in
+ * their histories; they keep doing so when replayed (test/workflows/histories).
+ */
+const OUTBOX_NOTICES = 'booking-notices-through-outbox';
+
 export async function bookingWorkflow(input: { bookingId: string }): Promise<void> {
   const { bookingId } = input;
+  const throughOutbox = patched(OUTBOX_NOTICES);
+  const step = throughOutbox ? quick : db;
   const state: BookingWorkflowStatus = {
     bookingId,
     status: 'held',
@@ -95,27 +107,27 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
     if (state.invite === 'pending') inviteDirty = true;
   });
   setHandler(holdUpdate, (request) => {
-    held ??= hold.holdSlot(request);
+    held ??= quick.holdSlot(request);
     return held;
   });
   setHandler(
     rescheduleUpdate,
     async ({ start }) => {
-      const moved = await db.moveBooking(bookingId, start);
+      const moved = await step.moveBooking(bookingId, start);
       if (!moved.moved) return moved;
       state.endsAt = moved.end;
       inviteDirty = true;
-      await sendInBackground(...(await db.composeBookingNotices(bookingId, 'rescheduled')));
+      await notify('rescheduled');
       return moved;
     },
     { validator: ({ start }) => assertInstant(start) },
   );
   setHandler(cancelUpdate, async ({ reason }) => {
-    const result = await db.cancelBooking(bookingId, reason);
+    const result = await step.cancelBooking(bookingId, reason);
     if (!cancelled && result.changed) {
       cancelled = true;
       inviteDirty = true;
-      await sendInBackground(...(await db.composeBookingNotices(bookingId, 'cancelled')));
+      await notify('cancelled');
     }
     cancelled = true;
     state.status = 'cancelled';
@@ -138,7 +150,11 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   // Invite, e-mails, confirmed: a pending invite does not hold up the confirmation.
   state.phase = 'inviting';
   state.invite = await syncInvites();
-  if (!cancelled) {
+  if (throughOutbox) {
+    const confirmed = await quick.confirmBookingWithNotices(bookingId);
+    state.status = confirmed.status;
+    await deliverQueued(confirmed.emails);
+  } else if (!cancelled) {
     await sendInBackground(...(await db.composeBookingNotices(bookingId, 'confirmed')));
     state.status = await db.confirmBooking(bookingId);
   }
@@ -170,6 +186,11 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
       await db.markInvitesFailed(bookingId, error instanceof Error ? error.message : String(error));
       return 'failed' as const;
     }
+  }
+
+  async function notify(kind: 'rescheduled' | 'cancelled') {
+    if (throughOutbox) await deliverQueued(await quick.queueBookingNotices(bookingId, kind));
+    else await sendInBackground(...(await db.composeBookingNotices(bookingId, kind)));
   }
 
   function publish() {

@@ -1,8 +1,13 @@
-/** email/<dedupeKey>: queue a message in the outbox and deliver it, retrying delivery durably. */
+/**
+ * E-mail from workflows. Messages are queued in the outbox by an activity (only their ids come
+ * back), then `deliverQueued` sends them at once from the calling run and hands whatever could not
+ * go to an email/<dedupeKey> run that retries for as long as SMTP is down, so the caller never
+ * waits on mail.
+ */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, proxyLocalActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { EmailRequest } from '../domain/email.ts';
+import type { EmailRequest, QueuedEmail } from '../domain/email.ts';
 import { emailWorkflowId } from './ids.ts';
 
 const { queueEmail, deliverEmail } = proxyActivities<Activities>({
@@ -10,6 +15,13 @@ const { queueEmail, deliverEmail } = proxyActivities<Activities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
 });
 
+/** One try, bounded by the mailer's own timeouts: a slow relay is the delivery runs' business. */
+const { deliverEmailsNow } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '45 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+/** Queues and delivers one message given whole (runs started before the outbox path use it). */
 export async function sendEmailWorkflow(
   request: EmailRequest,
 ): Promise<{ emailId: string; result: 'sent' | 'already_sent' }> {
@@ -17,29 +29,44 @@ export async function sendEmailWorkflow(
   return { emailId, result: await deliverEmail(emailId) };
 }
 
-/**
- * Delivers a message its sender queued itself (db/outbox.ts): for mail whose text must stay out of
- * workflow histories, such as a sign-in link.
- */
+/** Delivers a queued message, retrying durably: text such as a sign-in link stays out of histories. */
 export async function deliverQueuedEmailWorkflow(emailId: string): Promise<'sent' | 'already_sent'> {
   return deliverEmail(emailId);
 }
 
+/** Sends queued messages now; any that fail get their own durable delivery run. */
+export async function deliverQueued(emails: QueuedEmail[]): Promise<void> {
+  if (!emails.length) return;
+  let undelivered: QueuedEmail[];
+  try {
+    undelivered = await deliverEmailsNow(emails);
+  } catch {
+    undelivered = emails;
+  }
+  for (const email of undelivered) {
+    await startDetached(emailWorkflowId(email.dedupeKey), deliverQueuedEmailWorkflow, [email.id]);
+  }
+}
+
 /**
- * Hands each message to its own email/<dedupeKey> run, which outlives the caller's and retries
- * delivery for as long as SMTP is down, so the calling workflow never waits on mail.
+ * Hands each message to its own email/<dedupeKey> run (sendEmailWorkflow): for callers that hold
+ * the message itself (the needs-reauth notice of a connection run).
  */
 export async function sendInBackground(...messages: EmailRequest[]): Promise<void> {
   for (const message of messages) {
-    try {
-      await startChild(sendEmailWorkflow, {
-        workflowId: emailWorkflowId(message.dedupeKey),
-        args: [message],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-    } catch (error) {
-      // Already asked for (the outbox dedupes by key in any case).
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
+    await startDetached(emailWorkflowId(message.dedupeKey), sendEmailWorkflow, [message]);
+  }
+}
+
+/** A child run that outlives its parent; one already asked for is left alone (the outbox dedupes). */
+async function startDetached<A extends unknown[]>(
+  workflowId: string,
+  workflow: (...args: A) => Promise<unknown>,
+  args: A,
+): Promise<void> {
+  try {
+    await startChild(workflow, { workflowId, args, parentClosePolicy: ParentClosePolicy.ABANDON });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
 }

@@ -11,7 +11,7 @@ import { startApi } from '../../api/server.ts';
 import { createOrm, type Orm } from '../../db/orm.ts';
 import { type Config, loadConfig } from '../../platform/config.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { createMailer } from '../../platform/mailer.ts';
+import { createMailer, type Mailer } from '../../platform/mailer.ts';
 import { freePort } from '../../worker/local/ports.ts';
 import { createWorker } from '../../worker/worker.ts';
 
@@ -89,9 +89,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const orm = await createOrm({ databaseUrl: config.DATABASE_URL!, poolMax: 5 });
   let worker: Worker | null = null;
   let workerDone: Promise<void> | null = null;
+  let mailer: Mailer | null = null;
   let closeWorkerConnection: (() => Promise<void>) | null = null;
   if (options.worker !== false) {
-    const mailer = createMailer({
+    mailer = createMailer({
       ...(config.SMTP_URL ? { smtpUrl: config.SMTP_URL } : {}),
       mailDir: path.join(config.dataDir, 'mail'),
     });
@@ -154,6 +155,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         await workerDone;
         await closeWorkerConnection?.();
       }
+      mailer?.close();
       await orm.close();
     },
   };
