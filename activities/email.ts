@@ -20,7 +20,9 @@ export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
 
     /** Sends a queued message; a message already sent is not sent again. */
     async deliverEmail(emailId: string): Promise<'sent' | 'already_sent'> {
-      return deliver(orm.em.fork(), config, mailer, emailId);
+      const [result] = await deliver(orm.em.fork(), config, mailer, [emailId]);
+      if (result!.status === 'rejected') throw result!.reason;
+      return result!.value;
     },
 
     /**
@@ -28,46 +30,64 @@ export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
      * recorded on the row), for the caller to hand to durable delivery runs.
      */
     async deliverEmailsNow(emails: QueuedEmail[]): Promise<QueuedEmail[]> {
-      const results = await Promise.allSettled(
-        emails.map((email) => deliver(orm.em.fork(), config, mailer, email.id)),
+      const results = await deliver(
+        orm.em.fork(),
+        config,
+        mailer,
+        emails.map((email) => email.id),
       );
       return emails.filter((_, i) => results[i]!.status === 'rejected');
     },
   };
 }
 
+/** Sends each queued message not sent yet, side by side: one read and one write for them all. */
 async function deliver(
   em: EntityManager,
   config: Config,
   mailer: Mailer,
-  emailId: string,
-): Promise<'sent' | 'already_sent'> {
-  const mail = await em.findOneOrFail(EmailOutbox, { id: emailId });
-  if (mail.status === 'sent') return 'already_sent';
-  try {
-    await mailer.send({
-      id: mail.id,
-      from: config.EMAIL_FROM,
-      to: mail.toAddress,
-      subject: mail.subject,
-      text: mail.textBody,
-      ...(mail.htmlBody ? { html: mail.htmlBody } : {}),
-      ...(mail.icalMethod && mail.icalBody
-        ? { ical: { method: mail.icalMethod, content: mail.icalBody } }
-        : {}),
-    });
-  } catch (error) {
-    await em.nativeUpdate(
-      EmailOutbox,
-      { id: emailId },
-      { attempts: mail.attempts + 1, lastError: String((error as Error).message).slice(0, 500) },
-    );
-    throw error;
-  }
-  await em.nativeUpdate(
-    EmailOutbox,
-    { id: emailId },
-    { status: 'sent', sentAt: new Date(), attempts: mail.attempts + 1, lastError: null },
+  emailIds: string[],
+): Promise<PromiseSettledResult<'sent' | 'already_sent'>[]> {
+  const rows = new Map(
+    (await em.find(EmailOutbox, { id: { $in: emailIds } })).map((mail) => [mail.id, mail] as const),
   );
-  return 'sent';
+  const results = await Promise.allSettled(
+    emailIds.map(async (emailId) => {
+      const mail = rows.get(emailId);
+      if (!mail) throw new Error(`e-mail ${emailId} is not in the outbox`);
+      if (mail.status === 'sent') return 'already_sent' as const;
+      await mailer.send({
+        id: mail.id,
+        from: config.EMAIL_FROM,
+        to: mail.toAddress,
+        subject: mail.subject,
+        text: mail.textBody,
+        ...(mail.htmlBody ? { html: mail.htmlBody } : {}),
+        ...(mail.icalMethod && mail.icalBody
+          ? { ical: { method: mail.icalMethod, content: mail.icalBody } }
+          : {}),
+      });
+      return 'sent' as const;
+    }),
+  );
+  const sent = emailIds.filter((_, i) => results[i]!.status === 'fulfilled' && results[i]!.value === 'sent');
+  const failed = emailIds.flatMap((id, i) => {
+    const result = results[i]!;
+    return result.status === 'rejected' && rows.has(id)
+      ? [{ id, error: String((result.reason as Error).message).slice(0, 500) }]
+      : [];
+  });
+  if (sent.length)
+    await em.execute(
+      `update email_outbox set status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = null
+        where id = any(?::uuid[])`,
+      [`{${sent.join(',')}}`],
+    );
+  if (failed.length)
+    await em.execute(
+      `update email_outbox o set attempts = o.attempts + 1, last_error = f.error
+         from jsonb_to_recordset(?::jsonb) as f(id uuid, error text) where o.id = f.id`,
+      [JSON.stringify(failed)],
+    );
+  return results;
 }

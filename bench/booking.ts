@@ -10,7 +10,8 @@
  * Prints one JSON object.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startApi } from '../api/server.ts';
@@ -25,7 +26,7 @@ import { freePort } from '../worker/local/ports.ts';
 import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
 import { resolveTemporalCli } from '../worker/local/tools.ts';
 import { createWorker } from '../worker/worker.ts';
-import { benchDatabase, round } from './support.ts';
+import { benchDatabase, cpuByProcess, cpuMsPer, round } from './support.ts';
 
 const DAY = 86_400_000;
 const ALWAYS = Object.fromEntries(
@@ -43,7 +44,7 @@ const stats = (values: number[]) => ({
 
 export async function benchBooking() {
   const db = await benchDatabase();
-  const smtp = await startSmtpSink();
+  const smtp = await startSmtpSink({ keep: false });
   const radicale = await startRadicale({ users: [{ username: 'benchhost', password: 'bench-pw' }] });
   const temporal = await startTemporalDevServer({
     cliPath: await resolveTemporalCli(),
@@ -197,6 +198,63 @@ export async function benchBooking() {
       if (res.status !== 201) throw new Error(`booking answered ${res.status} ${JSON.stringify(res.body)}`);
       ids.push(res.body.id);
     }
+    const pipeline = await pipelinesOf(ids);
+    const endToEnd = pipeline.map((r) => Math.max(Number(r.invite_ms), Number(r.mail_ms)));
+
+    // Sustained: 16 clients, 400 bookings over distinct slots; then the CPU each booking cost every
+    // process until its invite and e-mails were out.
+    const rest = starts.slice(100, 500);
+    let next = 0;
+    const sustained: string[] = [];
+    const cpuBefore = cpuByProcess(db.name);
+    const profiler = await startProfile();
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < rest.length) {
+          const start = rest[next++]!;
+          const res = await call('POST', `/v1/booking-calendars/${slug}/bookings`, {
+            start,
+            attendee: { name: 'Load', email: 'load@example.com' },
+          });
+          if (res.status === 201) sustained.push(res.body.id);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const drained = await pipelinesOf(sustained);
+    const drainSeconds = (performance.now() - t0) / 1000;
+    const cpuMsPerBooking = cpuMsPer(cpuBefore, cpuByProcess(db.name), sustained.length);
+    await profiler?.stop();
+    return {
+      slots_server_ms: stats(server),
+      slots_http_ms: stats(http),
+      slots_offered: slotCount,
+      busy_events: 5000,
+      booking_http_201_ms: stats(created),
+      booking_hold_to_invite_and_emails_ms: stats(endToEnd),
+      booking_pipelines_measured: endToEnd.length,
+      sustained_bookings_per_s: round(sustained.length / seconds),
+      sustained_bookings: sustained.length,
+      sustained_pipelines_done: drained.length,
+      sustained_done_with_invites_and_emails_per_s: round(drained.length / drainSeconds),
+      sustained_cpu_ms_per_booking: cpuMsPerBooking,
+    };
+  } finally {
+    await api.close();
+    worker.shutdown();
+    await running.catch(() => {});
+    await connection.close();
+    mailer.close();
+    await temporal.stop();
+    await radicale.stop();
+    await smtp.stop();
+    await db.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  /** Each booking's hold → invite written and hold → both e-mails sent, once all are done (or 120 s). */
+  async function pipelinesOf(ids: string[]) {
     const deadline = Date.now() + 120_000;
     let pipeline: { invite_ms: number; mail_ms: number }[] = [];
     while (Date.now() < deadline) {
@@ -212,47 +270,27 @@ export async function benchBooking() {
       if (pipeline.length === ids.length && pipeline.every((r) => r.mail_ms !== null)) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    const endToEnd = pipeline.map((r) => Math.max(Number(r.invite_ms), Number(r.mail_ms)));
-
-    // Sustained: 16 clients, 400 bookings over distinct slots.
-    const rest = starts.slice(100, 500);
-    let next = 0;
-    let ok = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < rest.length) {
-          const start = rest[next++]!;
-          const res = await call('POST', `/v1/booking-calendars/${slug}/bookings`, {
-            start,
-            attendee: { name: 'Load', email: 'load@example.com' },
-          });
-          if (res.status === 201) ok += 1;
-        }
-      }),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    return {
-      slots_server_ms: stats(server),
-      slots_http_ms: stats(http),
-      slots_offered: slotCount,
-      busy_events: 5000,
-      booking_http_201_ms: stats(created),
-      booking_hold_to_invite_and_emails_ms: stats(endToEnd),
-      booking_pipelines_measured: endToEnd.length,
-      sustained_bookings_per_s: round(ok / seconds),
-      sustained_bookings: ok,
-    };
-  } finally {
-    await api.close();
-    worker.shutdown();
-    await running.catch(() => {});
-    await connection.close();
-    mailer.close();
-    await temporal.stop();
-    await radicale.stop();
-    await smtp.stop();
-    await db.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    return pipeline.filter((r) => r.mail_ms !== null);
   }
+}
+
+/**
+ * BENCH_CPU_PROFILE=file.cpuprofile: a V8 CPU profile of this process (API and worker) over the
+ * sustained phase, for Chrome DevTools or any .cpuprofile reader.
+ */
+async function startProfile() {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return null;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }

@@ -1,11 +1,19 @@
 /** Shared set-up for benchmarks: a fresh, migrated database and a user with one connection. */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { createOrm, migrateUp, type Orm } from '../db/orm.ts';
 import { type Config, loadConfig } from '../platform/config.ts';
 import { checkDatabase } from '../worker/local/postgres.ts';
 
-export async function benchDatabase(): Promise<{ orm: Orm; config: Config; drop(): Promise<void> }> {
+export async function benchDatabase(): Promise<{
+  orm: Orm;
+  config: Config;
+  /** The database's name (PostgreSQL backends serving it carry it in their title). */
+  name: string;
+  drop(): Promise<void>;
+}> {
   const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const problem = await checkDatabase(server);
   if (problem) throw new Error(`${problem} (set DATABASE_URL to a PostgreSQL server for benchmarks)`);
@@ -28,6 +36,7 @@ export async function benchDatabase(): Promise<{ orm: Orm; config: Config; drop(
   return {
     orm,
     config,
+    name,
     async drop() {
       await orm.close();
       await admin.query(`drop database ${name} with (force)`);
@@ -37,3 +46,65 @@ export async function benchDatabase(): Promise<{ orm: Orm; config: Config; drop(
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system, threads included) so far of every process a benchmark drives: its own
+ * descendants (Temporal dev server, Radicale, …), named by their command, and the PostgreSQL
+ * backends serving `database`. Subtract two readings to see where a span's CPU went.
+ */
+export function cpuByProcess(database: string): Record<string, number> {
+  const stats = new Map<number, { ppid: number; seconds: number; command: string }>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at field 3.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      stats.set(pid, {
+        ppid: Number(fields[1]),
+        seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
+        command,
+      });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const descends = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+      if (p === process.pid) return true;
+      p = stats.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  const totals: Record<string, number> = {};
+  const add = (name: string, seconds: number) => {
+    totals[name] = (totals[name] ?? 0) + seconds;
+  };
+  for (const [pid, { seconds, command }] of stats) {
+    if (pid === process.pid) add('benchmark process', seconds);
+    else if (command.startsWith('postgres:') && command.includes(` ${database} `)) add('postgresql', seconds);
+    else if (descends(pid)) add(processName(command), seconds);
+  }
+  return totals;
+}
+
+function processName(command: string): string {
+  if (/radicale/i.test(command)) return 'radicale';
+  if (/xandikos/i.test(command)) return 'xandikos';
+  if (/temporal/.test(command)) return 'temporal';
+  return path.basename(command.split(' ')[0] ?? 'other');
+}
+
+/** CPU milliseconds per unit of work between two `cpuByProcess` readings. */
+export function cpuMsPer(before: Record<string, number>, after: Record<string, number>, units: number) {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, seconds]) => [
+      name,
+      round(((seconds - (before[name] ?? 0)) * 1000) / units),
+    ]),
+  );
+}

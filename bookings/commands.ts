@@ -11,6 +11,7 @@ import type { AppointmentOrigin, AppointmentStatus, InviteStatus, Person } from 
 import { AppError, notFound, validationFailed } from '../domain/errors.ts';
 import type { Config } from '../platform/config.ts';
 import { bookingWorkflowId } from '../workflows/ids.ts';
+import { hostsOf } from './booking-calendars.ts';
 import { overallInviteStatus } from './invites.ts';
 import { isManageToken, manageTokenHash, manageUrl } from './manage-tokens.ts';
 import { cancelRun, rescheduleRun, startBookingRun } from './runs.ts';
@@ -60,7 +61,8 @@ export async function requestBooking(
     throw validationFailed([{ path: 'serviceId', message: 'is not a service of this booking calendar' }]);
   if (beyondHorizon(calendar, request.start, now)) throw slotUnavailable();
   const bookingId = randomUUID();
-  const outcome = await startBookingRun(ctx.temporal, ctx.config, {
+  const [operatorHost] = await hostsOf(ctx.em, calendar.id);
+  const outcome = await startBookingRun(ctx.temporal, ctx.config, operatorHost ?? '', {
     bookingId,
     bookingCalendarId: calendar.id,
     oneTimeLinkId: target.oneTimeLinkId,
@@ -70,7 +72,21 @@ export async function requestBooking(
     manageTokenHash: manageTokenHash(ctx.config.encryptionKey, bookingId),
   });
   if (!outcome.held) throw new AppError(REFUSAL_STATUS[outcome.code], outcome.code, outcome.message);
-  return bookingView(ctx, bookingId);
+  // A fresh hold's answer says all the view needs: no second look at what was just written.
+  if (outcome.status && outcome.status !== 'held') return bookingView(ctx, bookingId);
+  return {
+    id: bookingId,
+    bookingCalendar: calendar.slug,
+    status: 'held',
+    start: outcome.start,
+    end: outcome.end,
+    hosts: [...outcome.hosts].sort(),
+    attendee: request.attendee,
+    notes: request.notes ?? null,
+    manageUrl: manageUrl(ctx.config.PUBLIC_URL, ctx.config.encryptionKey, bookingId),
+    invite: { status: outcome.hosts.length ? 'pending' : 'skipped' },
+    workflowId: bookingWorkflowId(bookingId),
+  };
 }
 
 /**
@@ -154,10 +170,9 @@ export async function bookingView(ctx: BookingContext, bookingId: string): Promi
     ? await em.findOne(BookingCalendar, { id: appointment.bookingCalendarId })
     : null;
   const [hostRows, invites] = await Promise.all([
-    em.execute<{ user_id: string }[]>(
-      'select user_id from appointment_hosts where appointment_id = ? order by user_id',
-      [bookingId],
-    ),
+    em.execute<{ user_id: string }[]>('select user_id from appointment_hosts where appointment_id = ?', [
+      bookingId,
+    ]),
     em.find(AppointmentInvite, { appointmentId: bookingId }),
   ]);
   const invite = invites[0];
@@ -167,7 +182,7 @@ export async function bookingView(ctx: BookingContext, bookingId: string): Promi
     status: appointment.status,
     start: appointment.startAt.toISOString(),
     end: appointment.endAt.toISOString(),
-    hosts: hostRows.map((r) => r.user_id),
+    hosts: hostRows.map((r) => r.user_id).sort(),
     attendee: appointment.attendee!,
     notes: appointment.notes ?? null,
     manageUrl: manageUrl(ctx.config.PUBLIC_URL, ctx.config.encryptionKey, bookingId),

@@ -5,14 +5,8 @@
  * The held span includes the calendar's buffers, so availability and the constraint agree exactly.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import {
-  Appointment,
-  AppointmentHost,
-  AppointmentInvite,
-  BookingCalendar,
-  OneTimeLink,
-} from '../db/entities/index.ts';
-import type { Person } from '../domain/booking.ts';
+import { Appointment, BookingCalendar, OneTimeLink } from '../db/entities/index.ts';
+import type { AppointmentStatus, Person } from '../domain/booking.ts';
 import { AppError } from '../domain/errors.ts';
 import { hostsOf } from './booking-calendars.ts';
 import { assertUsable, ownerName } from './links.ts';
@@ -29,67 +23,99 @@ export interface HoldRequest {
 }
 
 export type HoldOutcome =
-  | { held: true; start: string; end: string; hosts: string[] }
+  | {
+      held: true;
+      start: string;
+      end: string;
+      hosts: string[];
+      /** `held` for a new hold; a retried hold answers the booking as it is now (absent in old histories). */
+      status?: AppointmentStatus;
+    }
   | { held: false; code: 'slot_unavailable' | 'link_used' | 'link_revoked' | 'not_found'; message: string };
 
-/** Holds the slot, or explains (as an outcome, not a throw) why it cannot be held. Idempotent per booking id. */
+/**
+ * Holds the slot, or explains (as an outcome, not a throw) why it cannot be held. Idempotent per
+ * booking id: a retry after a hold that committed (its answer lost with a worker) runs into that
+ * hold — as taken time, a used link or a duplicate key — and answers it.
+ */
 export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now: Date): Promise<HoldOutcome> {
   try {
     return await rootEm.fork().transactional(async (em) => {
-      const existing = await em.findOne(Appointment, { id: request.bookingId });
-      if (existing)
-        return {
-          held: true,
-          start: existing.startAt.toISOString(),
-          end: existing.endAt.toISOString(),
-          hosts: await hostsOf(em, request.bookingCalendarId),
-        };
-
       const calendar = await em.findOne(BookingCalendar, { id: request.bookingCalendarId });
       if (!calendar) throw new AppError(404, 'not_found', 'Booking calendar not found.');
       if (request.oneTimeLinkId) await consumeLink(em, request.oneTimeLinkId, calendar.id);
 
       const hosts = await hostsOf(em, calendar.id);
       const { start, end, held } = await assertBookable(em, calendar, hosts, new Date(request.start), now);
-
-      em.create(Appointment, {
-        id: request.bookingId,
-        origin: 'booking',
-        bookingCalendarId: calendar.id,
-        oneTimeLinkId: request.oneTimeLinkId,
-        status: 'held',
-        title: calendar.name,
-        startAt: start,
-        endAt: end,
-        timeZone: request.attendee.timeZone ?? null,
-        attendee: request.attendee,
-        attendees: [request.attendee],
-        notes: request.notes,
-        manageTokenHash: request.manageTokenHash,
-        sequence: 0,
-      });
-      for (const userId of hosts) {
-        em.create(AppointmentHost, {
-          appointmentId: request.bookingId,
-          userId,
-          startAt: held.start,
-          endAt: held.end,
-          blocking: true,
-        });
-        em.create(AppointmentInvite, { appointmentId: request.bookingId, userId, status: 'pending' });
-      }
-      await em.flush();
-      return { held: true, start: start.toISOString(), end: end.toISOString(), hosts };
+      // One statement for the appointment, its hosts' holds and their invites: the exclusion
+      // constraint on appointment_hosts refuses an overlapping hold right here (23P01).
+      await em.execute(
+        `with appointment as (
+           insert into appointments (id, origin, booking_calendar_id, one_time_link_id, status, title, start_at,
+                                     end_at, time_zone, attendee, attendees, notes, manage_token_hash, sequence)
+           values (?, 'booking', ?, ?, 'held', ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, 0)
+           returning id
+         ), holds as (
+           insert into appointment_hosts (appointment_id, user_id, start_at, end_at, blocking)
+           select (select id from appointment), host, ?, ?, true from jsonb_array_elements_text(?::jsonb) as host
+         )
+         insert into appointment_invites (appointment_id, user_id, status)
+         select (select id from appointment), host, 'pending' from jsonb_array_elements_text(?::jsonb) as host`,
+        [
+          request.bookingId,
+          calendar.id,
+          request.oneTimeLinkId,
+          calendar.name,
+          start,
+          end,
+          request.attendee.timeZone ?? null,
+          JSON.stringify(request.attendee),
+          JSON.stringify([request.attendee]),
+          request.notes,
+          request.manageTokenHash,
+          held.start,
+          held.end,
+          JSON.stringify(hosts),
+          JSON.stringify(hosts),
+        ],
+      );
+      return {
+        held: true,
+        start: start.toISOString(),
+        end: end.toISOString(),
+        hosts,
+        status: 'held' as const,
+      };
     });
   } catch (error) {
-    if (isExclusionViolation(error)) return refused(slotUnavailable());
-    if (
-      error instanceof AppError &&
-      ['slot_unavailable', 'link_used', 'link_revoked', 'not_found'].includes(error.code)
-    )
-      return refused(error);
+    const refusal = isExclusionViolation(error)
+      ? slotUnavailable()
+      : error instanceof AppError && REFUSALS.includes(error.code)
+        ? error
+        : null;
+    if (refusal || isUniqueViolation(error)) {
+      const earlier = await heldAlready(rootEm, request);
+      if (earlier) return earlier;
+    }
+    if (refusal) return refused(refusal);
     throw error;
   }
+}
+
+const REFUSALS = ['slot_unavailable', 'link_used', 'link_revoked', 'not_found'];
+
+/** This booking's own hold, committed by an earlier try of the same request. */
+async function heldAlready(rootEm: EntityManager, request: HoldRequest): Promise<HoldOutcome | null> {
+  const em = rootEm.fork();
+  const existing = await em.findOne(Appointment, { id: request.bookingId });
+  if (!existing) return null;
+  return {
+    held: true,
+    start: existing.startAt.toISOString(),
+    end: existing.endAt.toISOString(),
+    hosts: await hostsOf(em, request.bookingCalendarId),
+    status: existing.status,
+  };
 }
 
 function refused(error: AppError): HoldOutcome {
@@ -112,11 +138,15 @@ async function consumeLink(em: EntityManager, linkId: string, bookingCalendarId:
 }
 
 /** PostgreSQL's exclusion_violation (23P01): another blocking hold of the host overlaps. */
-export function isExclusionViolation(error: unknown): boolean {
+export const isExclusionViolation = (error: unknown) => hasPgCode(error, '23P01');
+/** PostgreSQL's unique_violation (23505). */
+const isUniqueViolation = (error: unknown) => hasPgCode(error, '23505');
+
+function hasPgCode(error: unknown, code: string): boolean {
   const seen = new Set<unknown>();
   for (let e = error; e && !seen.has(e); e = (e as { cause?: unknown }).cause) {
     seen.add(e);
-    if ((e as { code?: string }).code === '23P01') return true;
+    if ((e as { code?: string }).code === code) return true;
   }
   return false;
 }

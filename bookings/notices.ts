@@ -6,12 +6,11 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DateTime } from 'luxon';
-import { Appointment, BookingCalendar, User } from '../db/entities/index.ts';
 import { queueEmails } from '../db/outbox.ts';
+import type { Person } from '../domain/booking.ts';
 import type { EmailRequest, QueuedEmail } from '../domain/email.ts';
 import { renderEvent } from '../ical/render.ts';
 import type { Config } from '../platform/config.ts';
-import { hostsOf } from './booking-calendars.ts';
 import { manageUrl } from './manage-tokens.ts';
 
 export type BookingNoticeKind = 'confirmed' | 'rescheduled' | 'cancelled';
@@ -52,12 +51,8 @@ async function composeNotices(
   bookingId: string,
   kind: BookingNoticeKind,
 ): Promise<EmailRequest[]> {
-  const appointment = await em.findOneOrFail(Appointment, { id: bookingId });
-  const calendar = appointment.bookingCalendarId
-    ? await em.findOne(BookingCalendar, { id: appointment.bookingCalendarId })
-    : null;
-  const hostIds = calendar ? await hostsOf(em, calendar.id) : [];
-  const hosts = await em.find(User, { id: { $in: hostIds } });
+  const appointment = await noticeFacts(em, bookingId);
+  const { hosts } = appointment;
   const host = hosts[0];
   const attendeePerson = appointment.attendee!;
   const attendee: Recipient = {
@@ -65,7 +60,7 @@ async function composeNotices(
     email: attendeePerson.email,
     timeZone: attendeePerson.timeZone ?? host?.timeZone ?? 'UTC',
   };
-  const what = calendar?.name ?? appointment.title;
+  const what = appointment.calendarName ?? appointment.title;
   const link = manageUrl(config.PUBLIC_URL, config.encryptionKey, bookingId);
   const key = (role: string) => `booking:${bookingId}:${kind}:${role}:${appointment.sequence}`;
   const invitation = (method: 'REQUEST' | 'CANCEL') => ({
@@ -159,6 +154,43 @@ async function composeNotices(
     }
   }
   return messages;
+}
+
+interface NoticeFacts {
+  startAt: Date;
+  endAt: Date;
+  title: string;
+  attendee: Person;
+  sequence: number;
+  notes: string | null;
+  cancelReason: string | null;
+  calendarName: string | null;
+  /** The booking's hosts, in their calendar's order. */
+  hosts: { id: string; name: string; email: string; timeZone: string }[];
+}
+
+/** What the notices say about a booking, in one query. */
+async function noticeFacts(em: EntityManager, bookingId: string): Promise<NoticeFacts> {
+  const [row] = await em.execute<
+    (Omit<NoticeFacts, 'startAt' | 'endAt'> & { startAt: Date | string; endAt: Date | string })[]
+  >(
+    `select a.start_at as "startAt", a.end_at as "endAt", a.title, a.attendee, a.sequence, a.notes,
+            a.cancel_reason as "cancelReason", bc.name as "calendarName",
+            coalesce((select json_agg(json_build_object('id', u.id, 'name', u.name, 'email', u.email,
+                                                        'timeZone', u.time_zone)
+                                      order by ch.position nulls last, u.id)
+                        from appointment_hosts h
+                        join users u on u.id = h.user_id
+                        left join booking_calendar_hosts ch
+                          on ch.booking_calendar_id = a.booking_calendar_id and ch.user_id = h.user_id
+                       where h.appointment_id = a.id), '[]'::json) as hosts
+       from appointments a
+       left join booking_calendars bc on bc.id = a.booking_calendar_id
+      where a.id = ?`,
+    [bookingId],
+  );
+  if (!row) throw new Error(`booking ${bookingId} not found`);
+  return { ...row, startAt: new Date(row.startAt), endAt: new Date(row.endAt) };
 }
 
 function message(

@@ -14,13 +14,18 @@ import {
   retryInvitesSignal,
 } from '../workflows/booking.ts';
 import { bookingWorkflowId } from '../workflows/ids.ts';
-import { CalbridgeStatus } from '../workflows/search-attributes.ts';
+import { CalbridgeStatus, CalbridgeUser } from '../workflows/search-attributes.ts';
 import type { RescheduleOutcome } from './changes.ts';
 import type { HoldOutcome, HoldRequest } from './hold.ts';
 
+/**
+ * Starts the booking's run with its hold. The run is searchable from its first event: by status,
+ * and by `host` (the calendar's first host) as CalbridgeUser, so it needs no upsert of its own.
+ */
 export async function startBookingRun(
   temporal: Client,
   config: Config,
+  host: string,
   request: HoldRequest,
 ): Promise<HoldOutcome> {
   const start = new WithStartWorkflowOperation(bookingWorkflow, {
@@ -28,7 +33,10 @@ export async function startBookingRun(
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     args: [{ bookingId: request.bookingId }],
     workflowIdConflictPolicy: 'FAIL',
-    typedSearchAttributes: [{ key: CalbridgeStatus, value: 'held' }],
+    typedSearchAttributes: [
+      { key: CalbridgeStatus, value: 'held' },
+      { key: CalbridgeUser, value: host },
+    ],
   });
   return temporal.workflow.executeUpdateWithStart(holdUpdate, {
     args: [request],

@@ -22,6 +22,7 @@ import {
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { HoldOutcome, HoldRequest, RescheduleOutcome } from '../activities/booking.ts';
 import type { Activities } from '../activities/index.ts';
@@ -86,10 +87,16 @@ const INVITE_RETRY_MS = 10 * 60_000;
  * their histories; they keep doing so when replayed (test/workflows/histories).
  */
 const OUTBOX_NOTICES = 'booking-notices-through-outbox';
+/**
+ * Runs started before this marker were started with CalbridgeStatus only, and published their host
+ * and status again once held; newer runs carry both from their start (bookings/runs.ts).
+ */
+const SEARCHABLE_FROM_START = 'booking-searchable-from-start';
 
 export async function bookingWorkflow(input: { bookingId: string }): Promise<void> {
   const { bookingId } = input;
   const throughOutbox = patched(OUTBOX_NOTICES);
+  const searchableFromStart = patched(SEARCHABLE_FROM_START);
   const step = throughOutbox ? quick : db;
   const state: BookingWorkflowStatus = {
     bookingId,
@@ -144,8 +151,13 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
     return;
   }
   state.endsAt = outcome.end;
-  upsertSearchAttributes([{ key: CalbridgeUser, value: outcome.hosts[0] ?? '' }]);
-  publish();
+  if (!searchableFromStart) {
+    upsertSearchAttributes([{ key: CalbridgeUser, value: outcome.hosts[0] ?? '' }]);
+    publish();
+  } else if (!workflowInfo().typedSearchAttributes.get(CalbridgeUser)) {
+    // Started without its host (by hand): findable by host all the same.
+    upsertSearchAttributes([{ key: CalbridgeUser, value: outcome.hosts[0] ?? '' }]);
+  }
 
   // Invite, e-mails, confirmed: a pending invite does not hold up the confirmation.
   state.phase = 'inviting';

@@ -2,7 +2,9 @@
  * Races with real concurrency: many customers on one slot, many on one one-time link. The
  * exclusion constraint and the link's row decide; exactly one wins each race.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { holdSlot } from '../../bookings/hold.ts';
 import { type Platform, startPlatform } from '../harness/platform.ts';
 import { ALWAYS } from './support.ts';
 
@@ -125,5 +127,51 @@ describe('booking races', () => {
       body: { start, attendee: attendee(1) },
     });
     expect(booking.status).toBe(410);
+  });
+
+  it('answers a retried hold (its first answer lost) with its own hold, never as taken time or a used link', async () => {
+    const { host, slug } = await hostAndCalendar();
+    const link = await platform.request('POST', `/v1/booking-calendars/${slug}/one-time-links`, {
+      token: host.token,
+      body: {},
+    });
+    const [start, other] = await slots(slug, 2);
+    const [calendar] = await platform.orm.em
+      .fork()
+      .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
+    const request = (bookingId: string, at: string) => ({
+      bookingId,
+      bookingCalendarId: calendar!.id,
+      oneTimeLinkId: link.body.id as string,
+      start: at,
+      attendee: attendee(1),
+      notes: null,
+      manageTokenHash: `hash-${bookingId}`,
+    });
+    const bookingId = randomUUID();
+    const first = await holdSlot(platform.orm.em, request(bookingId, start!), new Date());
+    const retried = await holdSlot(platform.orm.em, request(bookingId, start!), new Date());
+    expect(first).toMatchObject({ held: true, start, hosts: [host.id], status: 'held' });
+    expect(retried).toEqual(first);
+    // Another booking is still refused: the time is taken, and so is the link.
+    expect(await holdSlot(platform.orm.em, request(randomUUID(), start!), new Date())).toMatchObject({
+      held: false,
+      code: 'link_used',
+    });
+    expect(
+      await holdSlot(platform.orm.em, { ...request(randomUUID(), start!), oneTimeLinkId: null }, new Date()),
+    ).toMatchObject({ held: false, code: 'slot_unavailable' });
+    expect(
+      await holdSlot(platform.orm.em, { ...request(randomUUID(), other!), oneTimeLinkId: null }, new Date()),
+    ).toMatchObject({ held: true, start: other });
+    const [rows] = await platform.orm.em
+      .fork()
+      .execute<{ appointments: number; holds: number; invites: number }[]>(
+        `select (select count(*)::int from appointments where booking_calendar_id = ?) as appointments,
+              (select count(*)::int from appointment_hosts where appointment_id = ?) as holds,
+              (select count(*)::int from appointment_invites where appointment_id = ? and status = 'pending') as invites`,
+        [calendar!.id, bookingId, bookingId],
+      );
+    expect(rows).toEqual({ appointments: 2, holds: 1, invites: 1 });
   });
 });
