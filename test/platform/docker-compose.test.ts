@@ -238,6 +238,16 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('loads the dynamic configuration the dev server gets too: eager activities on', () => {
+    const temporal = service('temporal');
+    const file = env(temporal).DYNAMIC_CONFIG_FILE_PATH ?? '';
+    // auto-setup resolves the path against its working directory, /etc/temporal.
+    const mount = temporal.volumes?.find((v) => v.split(':')[1] === path.posix.join('/etc/temporal', file));
+    expect(mount, `a volume mounted at /etc/temporal/${file}`).toBeDefined();
+    const config = parse(read(mount!.split(':')[0]!)) as Record<string, { value: unknown }[]>;
+    expect(config['system.enableActivityEagerExecution']).toEqual([{ value: true }]);
+  });
+
   it('points the Temporal UI at temporal:7233 on host port 8233', () => {
     const ui = service('temporal-ui');
     expect(ui.image).toMatch(/^temporalio\/ui:/);
