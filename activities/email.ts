@@ -30,15 +30,27 @@ export function createEmailActivities({ orm, config, mailer }: ActivityDeps) {
      * recorded on the row), for the caller to hand to durable delivery runs.
      */
     async deliverEmailsNow(emails: QueuedEmail[]): Promise<QueuedEmail[]> {
-      const results = await deliver(
-        orm.em.fork(),
-        config,
-        mailer,
-        emails.map((email) => email.id),
-      );
-      return emails.filter((_, i) => results[i]!.status === 'rejected');
+      return sendQueuedNow({ orm, config, mailer }, emails);
     },
   };
+}
+
+/**
+ * One attempt at each queued message, side by side; answers those that did not go (their failure
+ * is recorded on the row). Throws only when the outbox itself cannot be read or written.
+ */
+export async function sendQueuedNow(
+  { orm, config, mailer }: Pick<ActivityDeps, 'orm' | 'config' | 'mailer'>,
+  emails: QueuedEmail[],
+): Promise<QueuedEmail[]> {
+  if (!emails.length) return [];
+  const results = await deliver(
+    orm.em.fork(),
+    config,
+    mailer,
+    emails.map((email) => email.id),
+  );
+  return emails.filter((_, i) => results[i]!.status === 'rejected');
 }
 
 /** Sends each queued message not sent yet, side by side: one read and one write for them all. */

@@ -85,8 +85,12 @@ export function cpuByProcess(database: string): Record<string, number> {
     totals[name] = (totals[name] ?? 0) + seconds;
   };
   for (const [pid, { seconds, command }] of stats) {
-    if (pid === process.pid) add('benchmark process', seconds);
-    else if (command.startsWith('postgres:') && command.includes(` ${database} `)) add('postgresql', seconds);
+    if (pid === process.pid) {
+      add('benchmark process', seconds);
+      for (const [thread, threadSeconds] of threadCpuSeconds(pid))
+        add(`benchmark process: ${thread}`, threadSeconds);
+    } else if (command.startsWith('postgres:') && command.includes(` ${database} `))
+      add('postgresql', seconds);
     else if (descends(pid)) add(processName(command), seconds);
   }
   return totals;
@@ -107,4 +111,21 @@ export function cpuMsPer(before: Record<string, number>, after: Record<string, n
       round(((seconds - (before[name] ?? 0)) * 1000) / units),
     ]),
   );
+}
+
+/** CPU seconds so far per thread name (threads of one name summed), from /proc/PID/task. */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[-_]?\d+$/, '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+      byName.set(name, (byName.get(name) ?? 0) + seconds);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return byName;
 }

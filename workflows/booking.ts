@@ -28,7 +28,7 @@ import type { HoldOutcome, HoldRequest, RescheduleOutcome } from '../activities/
 import type { Activities } from '../activities/index.ts';
 import type { AppointmentStatus, InviteStatus } from '../domain/booking.ts';
 import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
-import { deliverQueued, sendInBackground } from './email.ts';
+import { deliverInBackground, deliverQueued, sendInBackground } from './email.ts';
 import { CalbridgeStatus, CalbridgeUser } from './search-attributes.ts';
 
 /** Hold the slot: sent together with the start of the run (update-with-start). */
@@ -61,6 +61,16 @@ const quick = proxyLocalActivities<Activities>({
   retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 5 },
 });
 
+/**
+ * A booking change's e-mails: queued in the change's transaction and sent in the same local
+ * activity (one try each; the mailer's own timeouts bound it). What did not go is handed to
+ * delivery runs, so the booking never waits on SMTP.
+ */
+const mail = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '45 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '2 seconds', maximumAttempts: 5 },
+});
+
 const db = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -89,7 +99,8 @@ const INVITE_RETRY_MS = 10 * 60_000;
 const OUTBOX_NOTICES = 'booking-notices-through-outbox';
 /**
  * Runs started before this marker were started with CalbridgeStatus only, and published their host
- * and status again once held; newer runs carry both from their start (bookings/runs.ts).
+ * and status again once held; newer runs carry both from their start (bookings/runs.ts). They also
+ * queued and sent a change's e-mails in two local activities, newer runs in one.
  */
 const SEARCHABLE_FROM_START = 'booking-searchable-from-start';
 
@@ -162,7 +173,11 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   // Invite, e-mails, confirmed: a pending invite does not hold up the confirmation.
   state.phase = 'inviting';
   state.invite = await syncInvites();
-  if (throughOutbox) {
+  if (searchableFromStart) {
+    const confirmed = await mail.confirmAndSendNotices(bookingId);
+    state.status = confirmed.status;
+    await deliverInBackground(confirmed.undelivered);
+  } else if (throughOutbox) {
     const confirmed = await quick.confirmBookingWithNotices(bookingId);
     state.status = confirmed.status;
     await deliverQueued(confirmed.emails);
@@ -201,7 +216,8 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   }
 
   async function notify(kind: 'rescheduled' | 'cancelled') {
-    if (throughOutbox) await deliverQueued(await quick.queueBookingNotices(bookingId, kind));
+    if (searchableFromStart) await deliverInBackground(await mail.queueAndSendNotices(bookingId, kind));
+    else if (throughOutbox) await deliverQueued(await quick.queueBookingNotices(bookingId, kind));
     else await sendInBackground(...(await db.composeBookingNotices(bookingId, kind)));
   }
 

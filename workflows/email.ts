@@ -43,7 +43,12 @@ export async function deliverQueued(emails: QueuedEmail[]): Promise<void> {
   } catch {
     undelivered = emails;
   }
-  for (const email of undelivered) {
+  await deliverInBackground(undelivered);
+}
+
+/** Gives each queued message its own durable delivery run (retried for as long as SMTP is down). */
+export async function deliverInBackground(emails: QueuedEmail[]): Promise<void> {
+  for (const email of emails) {
     await startDetached(emailWorkflowId(email.dedupeKey), deliverQueuedEmailWorkflow, [email.id]);
   }
 }
