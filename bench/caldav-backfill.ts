@@ -83,6 +83,31 @@ async function rawReport(collection: string, window: { start: Date; end: Date })
   return performance.now() - started;
 }
 
+/**
+ * The PROPFIND of the collection's sync-token (with what the adapter asks alongside), which a full
+ * sync must have read before its listing begins (docs/PROVIDERS.md): with the raw REPORT, the floor
+ * of a backfill's time.
+ */
+async function rawTokenRead(collection: string): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(collection, {
+    method: 'PROPFIND',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${USER.username}:${USER.password}`).toString('base64')}`,
+      Depth: '0',
+      'Content-Type': 'application/xml; charset=utf-8',
+    },
+    body:
+      '<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop><d:sync-token/>' +
+      '<d:supported-report-set/><d:resourcetype/></d:prop></d:propfind>',
+  });
+  const body = await response.text();
+  if (response.status !== 207 || !/sync-token/.test(body)) {
+    throw new Error(`The sync-token PROPFIND answered ${response.status}`);
+  }
+  return performance.now() - started;
+}
+
 function median(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -152,6 +177,8 @@ export async function benchCalDavBackfill(kind: CalDavServerKind, events = 2000)
       fetch: [] as number[],
       backfill: [] as number[],
       ratio: [] as number[],
+      token: [] as number[],
+      floor: [] as number[],
     };
     const incremental: number[] = [];
     let imported = 0;
@@ -162,6 +189,9 @@ export async function benchCalDavBackfill(kind: CalDavServerKind, events = 2000)
       samples.backfill.push(run.ms);
       samples.ratio.push(run.ms / raw);
       samples.fetch.push(await fetchOnly());
+      const token = await rawTokenRead(server.collection);
+      samples.token.push(token);
+      samples.floor.push((token + raw) / raw);
       incremental.push(await noChange(run.calendarId));
       imported = run.imported;
     }
@@ -178,6 +208,8 @@ export async function benchCalDavBackfill(kind: CalDavServerKind, events = 2000)
       bestBackfillToRawReport: round(Math.min(...samples.backfill) / Math.min(...samples.raw), 2),
       goalBackfillToRawReport: 1.5,
       fetchOnlyMs: round(median(samples.fetch)),
+      syncTokenReadMs: round(median(samples.token)),
+      floorBackfillToRawReport: round(median(samples.floor), 2),
       eventsPerSecond: round((imported / backfillMs) * 1000, 0),
       incrementalNoChangeMs: round(median(incremental)),
       runs: RUNS,

@@ -25,6 +25,7 @@
  * one cursor and hand over to each other mid-run; they read best together.
  */
 
+import { setImmediate } from 'node:timers/promises';
 import type { ChangePage, FetchChangesInput, SourceObject, SyncCursor } from '../contract.ts';
 import { CursorExpiredError, InvalidDataError, NotFoundError } from '../errors.ts';
 import { ResponseTooLargeError } from '../outbound/errors.ts';
@@ -38,6 +39,7 @@ import {
   pathOf,
   samePath,
   textOf,
+  xmlText,
 } from './http.ts';
 import { comparable, holdsCurrent, type Listed, sourceObject } from './objects.ts';
 import {
@@ -51,10 +53,20 @@ import {
 } from './slices.ts';
 import { type CalDavCursor, readCursor, type WindowKey, writeCursor } from './sync-cursor.ts';
 
-/** hrefs per calendar-multiget, and upserts per page. */
+/** hrefs per calendar-multiget, and so upserts per page when their data is still to be fetched. */
 export const MULTIGET_BATCH = 100;
+/**
+ * Upserts per page when the listing carried their data: nothing left to fetch, so a page costs
+ * parsing and one transaction, and larger pages spend fewer round trips per object. A crash loses
+ * at most one page, and resuming asks for the slice in progress again either way.
+ */
+export const UPSERTS_PER_DATA_PAGE = 250;
+/** The parsing of the next page yields to the event loop this often (ms), to interleave with its write. */
+const PARSE_TURN_MS = 4;
 /** Bounds a page that only confirms unchanged objects. */
 const UNCHANGED_PER_PAGE = 1000;
+const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>';
+const NAMESPACES = 'xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"';
 /** Guards against a server that keeps answering "truncated" (507) with the same token. */
 const MAX_SYNC_ROUNDS = 1000;
 
@@ -215,43 +227,96 @@ class CollectionSync {
   /**
    * Pages over a listing in href order: objects the consumer holds (or that this listing already
    * took) are unchanged, the others upserted — from the listing's data, or fetched by multiget.
+   * The data of the page after the one handed out is parsed while the consumer writes that one.
    */
   async *#pages(listed: Listed[], plan: PagePlan): AsyncGenerator<ChangePage> {
+    const batches = this.#batches(listed, plan);
+    let parsing = this.#parseAhead(batches[0]?.pending ?? []);
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
+      const parsed = await parsing;
+      parsing = this.#parseAhead(batches[i + 1]?.pending ?? []);
+      yield {
+        full: true,
+        upserts: await this.#materialize(batch.pending, parsed),
+        unchanged: batch.unchanged,
+        removed: [],
+        ...(batch.lastKey === null
+          ? plan.last
+          : { cursor: plan.cursorAfter(batch.lastKey), complete: false }),
+      };
+    }
+  }
+
+  /** How a listing splits into pages; the last batch (lastKey null) ends the listing, possibly empty. */
+  #batches(
+    listed: Listed[],
+    plan: PagePlan,
+  ): { pending: Listed[]; unchanged: string[]; lastKey: string | null }[] {
+    const batches: { pending: Listed[]; unchanged: string[]; lastKey: string | null }[] = [];
     let pending: Listed[] = [];
     let unchanged: string[] = [];
+    let toFetch = 0;
     for (const item of listed) {
       if (this.#taken.has(item.key) && this.#taken.get(item.key) === item.etag) continue;
       this.#taken.set(item.key, item.etag);
       // Covered by pages of this full sync before a crash: upserted then, replayed by the token since.
       if (plan.after !== null && item.key <= plan.after) unchanged.push(item.key);
       else if (holdsCurrent(this.#input.known, item, this.#input.window)) unchanged.push(item.key);
-      else pending.push(item);
-      if (pending.length >= MULTIGET_BATCH || unchanged.length >= UNCHANGED_PER_PAGE) {
-        yield {
-          full: true,
-          upserts: await this.#materialize(pending),
-          unchanged,
-          removed: [],
-          cursor: plan.cursorAfter(item.key),
-          complete: false,
-        };
+      else {
+        pending.push(item);
+        if (item.data === null) toFetch += 1;
+      }
+      if (
+        toFetch >= MULTIGET_BATCH ||
+        pending.length >= UPSERTS_PER_DATA_PAGE ||
+        unchanged.length >= UNCHANGED_PER_PAGE
+      ) {
+        batches.push({ pending, unchanged, lastKey: item.key });
         pending = [];
         unchanged = [];
+        toFetch = 0;
       }
     }
-    yield { full: true, upserts: await this.#materialize(pending), unchanged, removed: [], ...plan.last };
+    batches.push({ pending, unchanged, lastKey: null });
+    return batches;
   }
 
-  /** Objects listed with their data are read as they are; the others come by one multiget. */
-  async #materialize(items: Listed[]): Promise<SourceObject[]> {
+  /**
+   * The objects of `items` listed with their data, parsed a few milliseconds at a time from the next
+   * turn of the event loop on, so that it runs while the consumer writes the page before. Never
+   * rejects unawaited: a failure surfaces where the result is awaited.
+   */
+  #parseAhead(items: Listed[]): Promise<Map<string, SourceObject>> {
+    const parsing = (async () => {
+      const parsed = new Map<string, SourceObject>();
+      if (!items.some((item) => item.data !== null)) return parsed;
+      await setImmediate();
+      let turn = performance.now();
+      for (const item of items) {
+        if (item.data === null) continue;
+        parsed.set(
+          item.key,
+          sourceObject(item.key, item.etag, item.data, this.#input.window, this.#input.ownerTimeZone),
+        );
+        if (performance.now() - turn >= PARSE_TURN_MS) {
+          await setImmediate();
+          turn = performance.now();
+        }
+      }
+      return parsed;
+    })();
+    parsing.catch(() => {});
+    return parsing;
+  }
+
+  /** Objects listed with their data come parsed; the others come by one multiget. */
+  async #materialize(items: Listed[], parsed: Map<string, SourceObject>): Promise<SourceObject[]> {
     const withoutData = items.filter((item) => item.data === null).map((item) => item.key);
     const fetched = new Map((await this.#fetchObjects(withoutData)).upserts.map((o) => [o.key, o]));
     const objects: SourceObject[] = [];
     for (const item of items) {
-      const object =
-        item.data === null
-          ? fetched.get(item.key)
-          : sourceObject(item.key, item.etag, item.data, this.#input.window, this.#input.ownerTimeZone);
+      const object = item.data === null ? fetched.get(item.key) : parsed.get(item.key);
       // Gone by the time we fetched it: not upserted, so the final sweep removes it.
       if (object) objects.push(object);
     }
@@ -376,36 +441,24 @@ class CollectionSync {
    * the calendar-data too when `withData`.
    */
   async #listWindow(range: Slice, withData = false): Promise<Listed[]> {
-    const result = await this.#client.dav(this.#collection, {
-      method: 'REPORT',
-      depth: '1',
-      namespace: 'c',
-      body: {
-        'calendar-query': {
-          _attributes: CALDAV_NS,
-          'd:prop': withData ? { 'd:getetag': {}, 'c:calendar-data': {} } : { 'd:getetag': {} },
-          filter: {
-            'comp-filter': {
-              _attributes: { name: 'VCALENDAR' },
-              'comp-filter': {
-                _attributes: { name: 'VEVENT' },
-                'time-range': { _attributes: { start: basicUtc(range.start), end: basicUtc(range.end) } },
-              },
-            },
-          },
-        },
-      },
-    });
+    const result = await this.#client.report(
+      this.#collection,
+      `${XML_DECLARATION}<c:calendar-query ${NAMESPACES}>` +
+        `<d:prop><d:getetag/>${withData ? '<c:calendar-data/>' : ''}</d:prop>` +
+        '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">' +
+        `<c:time-range start="${basicUtc(range.start)}" end="${basicUtc(range.end)}"/>` +
+        '</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>',
+    );
     this.#assertCollectionStatus(result, 'calendar-query');
     const byKey = new Map<string, Listed>();
     for (const response of result.responses) {
       if (!response.ok) continue;
-      const key = pathOf(response.href ?? '', result.url);
+      const key = pathOf(response.href, result.url);
       // Some servers (iCloud) list the collection itself among its members.
       if (samePath(key, this.#collectionPath)) continue;
-      const data = withData ? textOf(response.props?.calendarData) : null;
+      const data = withData ? (response.props.get('calendar-data') ?? null) : null;
       // A member the server answered for without its data: left to a multiget.
-      byKey.set(key, { key, etag: textOf(response.props?.getetag), data });
+      byKey.set(key, { key, etag: response.props.get('getetag') ?? null, data });
     }
     return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
@@ -413,26 +466,21 @@ class CollectionSync {
   /** calendar-multiget of `keys` (one request); objects gone in the meantime come back as `missing`. */
   async #fetchObjects(keys: string[]): Promise<{ upserts: SourceObject[]; missing: string[] }> {
     if (keys.length === 0) return { upserts: [], missing: [] };
-    const result = await this.#client.dav(this.#collection, {
-      method: 'REPORT',
-      depth: '1',
-      namespace: 'c',
-      body: {
-        'calendar-multiget': {
-          _attributes: CALDAV_NS,
-          'd:prop': { 'd:getetag': {}, 'c:calendar-data': {} },
-          'd:href': keys,
-        },
-      },
-    });
+    const result = await this.#client.report(
+      this.#collection,
+      `${XML_DECLARATION}<c:calendar-multiget ${NAMESPACES}>` +
+        '<d:prop><d:getetag/><c:calendar-data/></d:prop>' +
+        keys.map((key) => `<d:href>${xmlText(key)}</d:href>`).join('') +
+        '</c:calendar-multiget>',
+    );
     this.#assertCollectionStatus(result, 'calendar-multiget');
     const found = new Map<string, { etag: string | null; data: string }>();
     for (const response of result.responses) {
       if (!response.ok) continue;
-      const data = textOf(response.props?.calendarData);
-      if (data === null) continue;
-      const key = pathOf(response.href ?? '', result.url);
-      found.set(comparable(key), { etag: textOf(response.props?.getetag), data });
+      const data = response.props.get('calendar-data');
+      if (data === undefined) continue;
+      const key = pathOf(response.href, result.url);
+      found.set(comparable(key), { etag: response.props.get('getetag') ?? null, data });
     }
     const upserts: SourceObject[] = [];
     const missing: string[] = [];
@@ -447,7 +495,7 @@ class CollectionSync {
     return { upserts, missing };
   }
 
-  #assertCollectionStatus(result: DavResult, what: string): void {
+  #assertCollectionStatus(result: { status: number }, what: string): void {
     if (result.status === 207) return;
     if (result.status === 404 || result.status === 410) {
       throw new NotFoundError(

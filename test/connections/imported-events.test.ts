@@ -178,6 +178,31 @@ describe('imported events from hostile providers', () => {
     expect(names[0]!.name).toBe('Teamcalendar');
   });
 
+  it("drops the occurrences a changed object no longer has, and only that object's", async () => {
+    const target = await calendar();
+    const day = (d: number, over: Partial<Occurrence> = {}) =>
+      occurrence({
+        occurrenceKey: `k${d}`,
+        start: new Date(Date.UTC(2026, 2, d, 9)),
+        end: new Date(Date.UTC(2026, 2, d, 10)),
+        ...over,
+      });
+    await applyPage(
+      orm.em.fork(),
+      target,
+      page([object('series', [day(2), day(3), day(4)]), object('other', [day(5)]), object('gone', [day(6)])]),
+    );
+    // The series lost an instance, `gone` was cancelled (no occurrences left), `other` is untouched.
+    await applyPage(orm.em.fork(), target, page([object('series', [day(2), day(4)]), object('gone', [])]));
+    const [held] = await orm.em
+      .fork()
+      .execute<{ keys: string[] }[]>(
+        "select array_agg(object_key || '/' || occurrence_key order by object_key, occurrence_key) as keys from imported_events where calendar_id = ?",
+        [target.calendarId],
+      );
+    expect(held?.keys).toEqual(['other/k5', 'series/k2', 'series/k4']);
+  });
+
   it('keeps a calendar within its occurrence budget across objects, and says it was cut', async () => {
     const target = await calendar();
     await orm.em.fork().execute(

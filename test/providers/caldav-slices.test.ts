@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TimeWindow } from '../../domain/calendar.ts';
 import { DavClient } from '../../providers/caldav/http.ts';
 import { DEFAULT_SLICE_TUNING, type SliceTuning } from '../../providers/caldav/slices.ts';
-import { fetchCollectionChanges } from '../../providers/caldav/sync.ts';
+import { fetchCollectionChanges, UPSERTS_PER_DATA_PAGE } from '../../providers/caldav/sync.ts';
 import type { ChangePage, SyncCursor } from '../../providers/contract.ts';
 import { OutboundClient } from '../../providers/outbound/fetch.ts';
 import { DestinationPolicy } from '../../providers/outbound/policy.ts';
@@ -121,12 +121,12 @@ describe('full listing by time slices', () => {
 
   it('resumes inside a slice after the last object done', async () => {
     const events: Record<string, string> = {};
-    for (let i = 0; i < 150; i++)
+    for (let i = 0; i < UPSERTS_PER_DATA_PAGE + 50; i++)
       events[`busy-${String(i).padStart(3, '0')}.ics`] = event(`busy-${i}@t`, at(2, 9), at(2, 10));
     const collection = await newCalendar(events);
     const original = await pages(collection, DAILY);
     const busyDay = original.filter((p) => p.upserts.length > 0);
-    expect(busyDay.map((p) => p.upserts.length)).toEqual([100, 50]);
+    expect(busyDay.map((p) => p.upserts.length)).toEqual([UPSERTS_PER_DATA_PAGE, 50]);
     // The first of the two pages stops inside day 2: its cursor names day 2 and the last href done.
     expect(busyDay[0]?.cursor).toMatchObject({ phase: 'full', slice: { start: at(2).toISOString() } });
     expect((busyDay[0]?.cursor as { after?: string } | undefined)?.after).toBe(

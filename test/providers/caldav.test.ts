@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Occurrence, OutboundEvent, TimeWindow } from '../../domain/calendar.ts';
 import { createCalDavProvider } from '../../providers/caldav/adapter.ts';
+import { UPSERTS_PER_DATA_PAGE } from '../../providers/caldav/sync.ts';
 import type { CalendarProvider, ChangePage, ProviderContext, SyncCursor } from '../../providers/contract.ts';
 import {
   CredentialsRejectedError,
@@ -375,7 +376,10 @@ describe('import', () => {
 
   it('resumes an interrupted full sync after its last page without importing done batches again', async () => {
     const work = await newCalendar();
-    const names = Array.from({ length: 230 }, (_, i) => `bulk-${String(i).padStart(3, '0')}.ics`);
+    const names = Array.from(
+      { length: 2 * UPSERTS_PER_DATA_PAGE + 30 },
+      (_, i) => `bulk-${String(i).padStart(3, '0')}.ics`,
+    );
     await radicale.seedEvents(
       work.direct,
       names.map((n, i) => ({ name: n, ics: single(`${n}@t`, i) })),
@@ -383,8 +387,8 @@ describe('import', () => {
     const provider = caldav();
     const original = await collectPages(provider, work.partition, WINDOW, null);
     expect(original.map((p) => [p.upserts.length, p.complete])).toEqual([
-      [100, false],
-      [100, false],
+      [UPSERTS_PER_DATA_PAGE, false],
+      [UPSERTS_PER_DATA_PAGE, false],
       [30, true],
     ]);
     expectCursorPhase(original[0]?.cursor ?? null, 'full');
@@ -407,7 +411,7 @@ describe('import', () => {
     const mirror = new Mirror();
     mirror.apply(original.slice(0, 1));
     mirror.apply(resumed, true);
-    expect(mirror.objects.size).toBe(230);
+    expect(mirror.objects.size).toBe(2 * UPSERTS_PER_DATA_PAGE + 30);
   });
 
   it('falls back to the ctag where the server has no sync-collection', async () => {
