@@ -13,6 +13,7 @@ import {
   pushEnabled,
   releaseProviderResources,
 } from '../connections/push.ts';
+import { pollUnchanged, type QuickPoll } from '../connections/quick-poll.ts';
 import { removeConnectionData } from '../connections/removal.ts';
 import { changeConnectionStatus } from '../connections/status.ts';
 import { CalendarConnection } from '../db/entities/index.ts';
@@ -42,6 +43,11 @@ export interface ConnectionSnapshot {
   push: boolean;
   /** How often every calendar is re-listed in full (RECONCILE_HOURS). */
   reconcileSeconds: number;
+  /**
+   * A poll first asks `pollUnchanged` (one quick local activity) and imports only when something
+   * changed (ICS feeds). Absent in snapshots recorded before it existed.
+   */
+  conditionalPoll?: boolean;
 }
 
 export interface SyncTarget {
@@ -83,6 +89,7 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
         historyLimit: config.WORKFLOW_HISTORY_LIMIT,
         push: pushEnabled(config) && providerModule(c.provider).oauth !== undefined,
         reconcileSeconds: reconcileSeconds(config),
+        conditionalPoll: providerModule(c.provider).conditionalPoll === true,
       };
     },
 
@@ -151,6 +158,15 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
           message.slice(0, 500),
           calendarId,
         ]);
+    },
+
+    /**
+     * A poll's quick path: when every calendar is current and the provider says nothing changed
+     * (ICS: 304), records the poll (what finishSyncPass would) and answers `unchanged`; otherwise
+     * `unchanged: false` and the workflow runs the regular pass.
+     */
+    async pollUnchanged(connectionId: string): Promise<QuickPoll> {
+      return pollUnchanged(orm.em.fork(), config, connectionId);
     },
 
     /** After a sync pass: `active` (or `importing` while a calendar is still waiting), lastSyncAt now. */

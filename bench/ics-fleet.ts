@@ -13,10 +13,15 @@
  * ICS_POLL_SECONDS (900 s), on top of the history the run had after its first import; a run
  * continues as new at WORKFLOW_HISTORY_LIMIT, so that is what one run ever reaches. Prints one JSON
  * object (one line).
+ *
+ * The default measurement runs the worker with the configuration defaults (WORKER_MAX_CACHED_WORKFLOWS
+ * among them) and no NODE_OPTIONS. Diagnostics, off by default: the CPU per worker thread (always
+ * printed), which events a poll adds, `--cpu-prof DIR` (profiles the worker; the profiler's own thread
+ * then counts in its CPU) with the span for bench/cpuprofile-summary.ts, `--worker-log FILE`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -29,7 +34,7 @@ import { freePort } from '../worker/local/ports.ts';
 import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
 import { repoRoot, resolveTemporalCli } from '../worker/local/tools.ts';
 import { buildWorkflowBundle } from '../worker/worker.ts';
-import { benchDatabase, round } from './support.ts';
+import { benchDatabase, round, threadCpuSeconds } from './support.ts';
 
 const EVENTS_PER_FEED = 20;
 const DEFAULT_POLL_SECONDS = 900;
@@ -43,12 +48,22 @@ export interface FleetOptions {
   pollSeconds?: number;
   /** NODE_OPTIONS for the worker, e.g. a smaller `--max-old-space-size` (which also shrinks the SDK's workflow cache). */
   workerNodeOptions?: string;
+  /**
+   * Profile the worker (`--cpu-prof` into this folder; written when it exits). The result then
+   * carries the measuring span on the monotonic clock (`profileSpanMicros`) for
+   * bench/cpuprofile-summary.ts. Profiling slows the worker: its CPU figures are not the measurement.
+   */
+  cpuProfileDir?: string;
+  /** Keep the worker's whole stdout and stderr in this file (e.g. with `--trace-gc` in workerNodeOptions). */
+  workerLogFile?: string;
 }
 
 export async function benchIcsFleet({
   connections = 1000,
   pollSeconds = 60,
   workerNodeOptions,
+  cpuProfileDir,
+  workerLogFile,
 }: FleetOptions = {}) {
   const db = await benchDatabase();
   const feeds = await startIcsServer();
@@ -91,14 +106,22 @@ export async function benchIcsFleet({
       seeded.push({ connectionId, workflowId: `connection/${connectionId}` });
     }
 
+    const nodeOptions = [
+      workerNodeOptions,
+      cpuProfileDir ? `--cpu-prof --cpu-prof-dir=${path.resolve(cpuProfileDir)}` : undefined,
+    ]
+      .filter(Boolean)
+      .join(' ');
     worker = spawn(process.execPath, [path.join(repoRoot, 'worker', 'main.ts')], {
-      env: { ...process.env, ...env, ...(workerNodeOptions ? { NODE_OPTIONS: workerNodeOptions } : {}) },
+      env: { ...process.env, ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     let workerLog = '';
+    const logFile = workerLogFile ? createWriteStream(workerLogFile) : null;
     for (const stream of [worker.stdout, worker.stderr]) {
       stream?.on('data', (chunk: Buffer) => {
         workerLog = (workerLog + chunk.toString()).slice(-4000);
+        logFile?.write(chunk);
       });
     }
     await new Promise<void>((resolve, reject) => {
@@ -143,6 +166,8 @@ export async function benchIcsFleet({
     const before = await Promise.all(sample.map(historyAndPasses));
     const feedRequestsBefore = feeds.requests.length;
     const cpuBefore = { worker: cpuSeconds(workerPid), temporal: cpuSeconds(temporalPid) };
+    const threadsBefore = threadCpuSeconds(workerPid);
+    const spanStartMicros = Number(process.hrtime.bigint() / 1000n);
     const spanStarted = performance.now();
     await new Promise((r) => setTimeout(r, Math.max(pollSeconds * 1000 * 1.25, 30_000)));
     const polls = feeds.requests.length - feedRequestsBefore;
@@ -150,7 +175,16 @@ export async function benchIcsFleet({
       worker: cpuSeconds(workerPid) - cpuBefore.worker,
       temporal: cpuSeconds(temporalPid) - cpuBefore.temporal,
     };
+    const threadsAfter = threadCpuSeconds(workerPid);
+    const spanEndMicros = Number(process.hrtime.bigint() / 1000n);
     const spanMs = performance.now() - spanStarted;
+    const perCycle = (seconds: number) => round((seconds * connections) / Math.max(polls, 1), 2);
+    const workerThreads = Object.fromEntries(
+      [...threadsAfter]
+        .map(([name, after]) => [name, perCycle(after - (threadsBefore.get(name) ?? 0))] as const)
+        .filter(([, seconds]) => seconds >= 0.05)
+        .sort((a, b) => b[1] - a[1]),
+    );
     const after = await Promise.all(sample.map(historyAndPasses));
     const notModified = feeds.requests
       .slice(feedRequestsBefore)
@@ -181,20 +215,26 @@ export async function benchIcsFleet({
       measuredSpanMs: round(spanMs),
       pollsInSpan: polls,
       conditionalPollsInSpan: notModified,
-      workerCpuSecondsPerPollCycle: round((cpu.worker * connections) / Math.max(polls, 1), 2),
+      workerCpuSecondsPerPollCycle: perCycle(cpu.worker),
       goalWorkerCpuSecondsPerPollCycle: 10,
-      temporalServerCpuSecondsPerPollCycle: round((cpu.temporal * connections) / Math.max(polls, 1), 2),
+      /** The same CPU by worker thread name (the JS main thread is `node`; Temporal core's are tokio-*). */
+      workerCpuSecondsPerPollCycleByThread: workerThreads,
+      temporalServerCpuSecondsPerPollCycle: perCycle(cpu.temporal),
       workerRssMb: round(memory.rssKb / 1024),
       workerPeakRssMb: round(memory.peakKb / 1024),
       goalWorkerRssMb: 300,
       postgresDatabaseMb: round(Number(size?.bytes ?? 0) / 1024 / 1024),
       historyEventsPerPoll: eventsPerPoll,
+      historyEventTypesPerPoll: eventTypesPerPoll(before, after),
       historyAfterFirstImport: historyAfterImport,
       pollsPerWeekAtDefaultInterval: pollsPerWeek,
       historyAfterWeekUncapped: historyAfterWeek,
       workflowHistoryLimit: config.WORKFLOW_HISTORY_LIMIT,
       runHistoryAfterWeek: Math.min(historyAfterWeek, config.WORKFLOW_HISTORY_LIMIT),
       runsPerWeek: Math.ceil(historyAfterWeek / config.WORKFLOW_HISTORY_LIMIT),
+      ...(cpuProfileDir
+        ? { cpuProfileDir: path.resolve(cpuProfileDir), profileSpanMicros: [spanStartMicros, spanEndMicros] }
+        : {}),
     };
   } finally {
     if (worker && worker.exitCode === null) {
@@ -216,7 +256,33 @@ export async function benchIcsFleet({
 async function historyAndPasses(handle: ReturnType<Client['workflow']['getHandle']>) {
   const history = await handle.fetchHistory();
   const events = history.events ?? [];
-  return { history: events.length, passes: events.filter((e) => e.timerFiredEventAttributes).length };
+  const types = new Map<string, number>();
+  for (const e of events) {
+    // Each event carries exactly one `…EventAttributes`: its type.
+    const type =
+      Object.entries(e)
+        .find(([key, value]) => key.endsWith('EventAttributes') && value)?.[0]
+        .replace(/EventAttributes$/, '') ?? String(e.eventType);
+    types.set(type, (types.get(type) ?? 0) + 1);
+  }
+  return { history: events.length, passes: events.filter((e) => e.timerFiredEventAttributes).length, types };
+}
+
+/** Which events a poll adds, on average over the sampled runs (e.g. timeouts show up here). */
+function eventTypesPerPoll(
+  before: Awaited<ReturnType<typeof historyAndPasses>>[],
+  after: Awaited<ReturnType<typeof historyAndPasses>>[],
+): Record<string, number> {
+  const passes = after.reduce((n, a, i) => n + a.passes - (before[i]?.passes ?? 0), 0);
+  const added = new Map<string, number>();
+  after.forEach((a, i) => {
+    for (const [type, n] of a.types) {
+      added.set(type, (added.get(type) ?? 0) + n - (before[i]?.types.get(type) ?? 0));
+    }
+  });
+  return Object.fromEntries(
+    [...added].filter(([, n]) => n > 0).map(([type, n]) => [type, round(n / Math.max(passes, 1), 2)]),
+  );
 }
 
 async function count(db: Awaited<ReturnType<typeof benchDatabase>>, sql: string): Promise<number> {
@@ -252,11 +318,19 @@ function median(values: number[]): number {
 }
 
 if (import.meta.main) {
-  const [connections, pollSeconds, workerNodeOptions] = process.argv.slice(2);
+  // node bench/ics-fleet.ts [CONNECTIONS [POLL_SECONDS [WORKER_NODE_OPTIONS]]] [--cpu-prof DIR] [--worker-log FILE]
+  const args = process.argv.slice(2);
+  const profAt = args.indexOf('--cpu-prof');
+  const cpuProfileDir = profAt >= 0 ? args.splice(profAt, 2)[1] : undefined;
+  const logAt = args.indexOf('--worker-log');
+  const workerLogFile = logAt >= 0 ? args.splice(logAt, 2)[1] : undefined;
+  const [connections, pollSeconds, workerNodeOptions] = args;
   const options: FleetOptions = {
     connections: Number(connections ?? 1000),
     pollSeconds: Number(pollSeconds ?? 60),
     ...(workerNodeOptions ? { workerNodeOptions } : {}),
+    ...(cpuProfileDir ? { cpuProfileDir } : {}),
+    ...(workerLogFile ? { workerLogFile } : {}),
   };
   console.log(JSON.stringify(await benchIcsFleet(options)));
 }

@@ -102,6 +102,17 @@ export interface CalendarProvider {
   listCalendars(): Promise<ProviderCalendar[]>;
   /** Yields pages of changes since `cursor`; throws CursorExpiredError when the cursor is no longer valid. */
   fetchChanges(input: FetchChangesInput): AsyncIterable<ChangePage>;
+  /**
+   * A poll's cheap question, for providers that can answer it from validators (ICS: a conditional
+   * GET answered 304): is the calendar unchanged since `cursor`, listed for this same `window`?
+   * Returns the cursor to store when it certainly is; null when it changed or cannot tell (a
+   * regular fetchChanges then follows). Throws like fetchChanges.
+   */
+  unchangedSince?(input: {
+    calendar: { externalId: string };
+    window: TimeWindow;
+    cursor: SyncCursor;
+  }): Promise<SyncCursor | null>;
   /** Idempotent: a second call with the same `event.id` returns the first event, never a duplicate. */
   createEvent(calendar: { externalId: string }, event: OutboundEvent): Promise<EventRef>;
   updateEvent(calendar: { externalId: string }, ref: EventRef, event: OutboundEvent): Promise<EventRef>;

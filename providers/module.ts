@@ -32,6 +32,11 @@ export interface ProviderModule<Body extends z.ZodObject = z.ZodObject> {
   oauth?: OAuthModule;
   create(connection: ProviderConnection, context: ProviderContext): CalendarProvider;
   pollSeconds(config: Config): number;
+  /**
+   * Its adapters answer `unchangedSince` without credentials to refresh, so a poll can first ask
+   * that in one quick local activity and import only when something changed.
+   */
+  conditionalPoll?: boolean;
 }
 
 export function providerContext(config: Config): ProviderContext {

@@ -122,12 +122,23 @@ const localDb = proxyLocalActivities<Activities>({
 });
 
 /**
+ * A poll's quick question (has anything changed?): a single attempt, long enough for the provider's
+ * request timeout (PROVIDER_TIMEOUT_SECONDS, at most 120 s); any failure means "run the regular pass".
+ */
+const quickPollActivity = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '150 seconds',
+  retry: { maximumAttempts: 1 },
+});
+
+/**
  * Runs started before this version asked for their per-poll database work as regular activities
  * and re-published their status after every pass; they replay that way, new ones run lean.
  */
 const lean = () => patched('lean-sync-pass');
 /** Push channels, daily reconciliation and release of provider resources on removal came later. */
 const pushAndReconcile = () => patched('push-and-reconcile');
+/** Later still: a poll of a provider that can tell "unchanged" cheaply (ICS) asks that first. */
+const conditionalPolls = () => patched('conditional-poll');
 
 /** How long a new OAuth link waits for the user's consent before it is dropped. */
 const AUTHORIZATION_WAIT = '1 hour';
@@ -203,6 +214,9 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   selectionSaved ||= snapshot.selectionSaved;
   if (snapshot.status === 'removing') carried.removeRequested = true;
   if (snapshot.status === 'needs_reauth' && !carried.reconnectRequested) carried.needsReauth = true;
+
+  // Decided once per run, from its recorded snapshot (runs recorded before it existed have no flag).
+  const conditionalPoll = snapshot.conditionalPoll === true && conditionalPolls();
 
   const provider = proxyActivities<Activities>({
     startToCloseTimeout: '10 minutes',
@@ -338,8 +352,18 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     const scope = new CancellationScope();
     passInFlight = scope;
     let pass: Awaited<ReturnType<typeof syncPass>>;
+    let unchangedStatus: ConnectionStatus | null = null;
     try {
-      pass = await scope.run(() => syncPass(connectionId, provider, withCredentials, reconcile));
+      pass = await scope.run(async () => {
+        if (conditionalPoll && !reconcile) {
+          const quick = await pollUnchanged(connectionId);
+          if (quick.unchanged) {
+            unchangedStatus = quick.status;
+            return { calendars: quick.calendars.map(unchangedCalendar), changed: 0, removed: 0 };
+          }
+        }
+        return syncPass(connectionId, provider, withCredentials, reconcile);
+      });
     } catch (error) {
       if (isCancellation(error) && carried.removeRequested) continue;
       throw error;
@@ -359,7 +383,8 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       log.info('Reconciled connection', { connectionId, ...carried.lastReconciliation });
     }
     if (reconcile || carried.lastReconciledAt === undefined) carried.lastReconciledAt = Date.now();
-    state.status = await quickDb().finishSyncPass(connectionId);
+    // An unchanged poll already recorded itself.
+    state.status = unchangedStatus ?? (await quickDb().finishSyncPass(connectionId));
     publishStatus();
     if (snapshot.push && pushAndReconcile()) await maintainPush();
 
@@ -382,6 +407,23 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
       return continueAsNew<typeof connectionWorkflow>({ connectionId, carried });
     }
   }
+}
+
+/** The quick question; a failure of its own (a timeout, the database) means "not known unchanged". */
+async function pollUnchanged(
+  connectionId: string,
+): Promise<Awaited<ReturnType<Activities['pollUnchanged']>>> {
+  try {
+    return await quickPollActivity.pollUnchanged(connectionId);
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    log.warn('Quick poll failed; running the regular pass', { connectionId, error: failureMessage(error) });
+    return { unchanged: false };
+  }
+}
+
+function unchangedCalendar(c: { calendarId: string; name: string; eventCount: number }): CalendarPassResult {
+  return { calendarId: c.calendarId, name: c.name, outcome: 'synced', eventCount: c.eventCount, error: null };
 }
 
 type ProviderActivities = Pick<Activities, 'importCalendar' | 'discoverCalendars'>;

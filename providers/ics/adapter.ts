@@ -109,6 +109,25 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
       return fetchChanges(input);
     },
 
+    async unchangedSince({ calendar, window, cursor }): Promise<SyncCursor | null> {
+      if (calendar.externalId !== FEED_CALENDAR_ID) return null;
+      const previous = cursor.phase === 'full' ? null : readCursor(cursor);
+      const listed = { start: window.start.toISOString(), end: window.end.toISOString() };
+      // The same rules as fetchChanges: a 304 only means "unchanged" for the window last listed.
+      if (!previous || previous.window?.start !== listed.start || previous.window.end !== listed.end) {
+        return null;
+      }
+      if (!previous.etag && !previous.lastModified) return null;
+      const result = await fetchFeed(previous);
+      if (result.kind !== 'notModified') return null;
+      return cursorOf({
+        etag: result.etag ?? previous.etag,
+        lastModified: result.lastModified ?? previous.lastModified,
+        fetchedAt: new Date().toISOString(),
+        window: listed,
+      });
+    },
+
     createEvent: readOnly,
     updateEvent: readOnly,
     deleteEvent: readOnly,

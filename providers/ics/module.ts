@@ -21,4 +21,5 @@ export const icsModule: ProviderModule = {
   }),
   create: (connection, context) => createIcsProvider(connection, context),
   pollSeconds: (config) => config.ICS_POLL_SECONDS,
+  conditionalPoll: true,
 };

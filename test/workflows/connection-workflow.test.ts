@@ -121,7 +121,10 @@ describe('connection workflow', () => {
     await handle.result();
     const history = await handle.fetchHistory();
     if (process.env.RECORD_HISTORIES) {
-      writeFileSync(path.join(historiesDir, 'ics-link-save-sync-remove-lean.json'), historyToJSON(history));
+      writeFileSync(
+        path.join(historiesDir, 'ics-link-save-sync-remove-conditional.json'),
+        historyToJSON(history),
+      );
     }
 
     const recorded = readdirSync(historiesDir)
