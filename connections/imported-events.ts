@@ -61,7 +61,7 @@ export async function applyPage(
     await recordWarnings(em, calendarId, {
       settled: [...page.upserts.map((o) => pgText(o.key)), ...gone],
       raised: warnings,
-      calendarWide: page.full && page.complete,
+      calendarWide: page.full && page.complete && !page.notModified,
     });
     await em.execute(
       'update provider_calendars set sync_cursor = ?::jsonb, updated_at = now() where id = ?',

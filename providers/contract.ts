@@ -64,8 +64,16 @@ export interface ChangePage {
   cursor: SyncCursor;
   /** True on the last page: after it the calendar is in sync as of `cursor`. */
   complete: boolean;
-  /** Calendar-wide warnings (objectKey null), or ones about objects this page does not upsert. */
+  /**
+   * Calendar-wide warnings (objectKey null), or ones about objects this page does not upsert. A
+   * complete full listing replaces the calendar-wide warnings held with these (none when absent)...
+   */
   warnings?: CalendarWarning[];
+  /**
+   * ...unless the provider answered that nothing changed since the cursor (ICS: a 304): the listing
+   * is then the last one again, every known object is `unchanged`, and the warnings held stay.
+   */
+  notModified?: boolean;
 }
 
 export interface FetchChangesInput {

@@ -159,6 +159,7 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
           window,
         }),
         complete: true,
+        notModified: true,
       };
       return;
     }

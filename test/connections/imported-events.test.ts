@@ -157,6 +157,25 @@ describe('imported events from hostile providers', () => {
     expect(kept[0]).toMatchObject({ objectKey: 'k0', kind: 'unreadable' });
   });
 
+  it('replaces calendar-wide warnings with a new full listing, and keeps them through a "not modified" one', async () => {
+    const target = await calendar();
+    const wide = {
+      objectKey: null,
+      kind: 'unexpandable' as const,
+      message: 'FREQ=SECONDLY cannot be expanded',
+    };
+    await applyPage(
+      orm.em.fork(),
+      target,
+      page([object('a', [occurrence()])], { full: true, warnings: [wide] }),
+    );
+    const notModified = page([], { full: true, unchanged: ['a'], notModified: true });
+    await applyPage(orm.em.fork(), { ...target, generation: 2 }, notModified);
+    expect(await warnings(target.calendarId)).toEqual([expect.objectContaining({ objectKey: null })]);
+    await applyPage(orm.em.fork(), { ...target, generation: 3 }, page([], { full: true, unchanged: ['a'] }));
+    expect(await warnings(target.calendarId)).toEqual([]);
+  });
+
   it('keeps calendar names storable and the number of calendars per account bounded', async () => {
     const target = await calendar();
     const listed = Array.from({ length: 250 }, (_, i) => ({
