@@ -17,7 +17,13 @@ export function createAuthenticator(adminToken: string, em: (req: Request) => En
     const rows = await em(req)
       .getConnection()
       .execute<{ user_id: string }[]>(
-        'update api_tokens set last_used_at = now() where token_hash = ? returning user_id',
+        // lastUsedAt is kept to the minute: a busy client does not write a row on every request.
+        `with token as (select id, user_id, last_used_at from api_tokens where token_hash = ?),
+              touched as (
+                update api_tokens t set last_used_at = now() from token
+                 where t.id = token.id
+                   and (token.last_used_at is null or token.last_used_at < now() - interval '1 minute'))
+         select user_id from token`,
         [hashToken(token)],
       );
     const row = rows[0];

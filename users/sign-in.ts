@@ -110,9 +110,15 @@ export interface Session {
 export async function findSession(em: EntityManager, token: string): Promise<Session | null> {
   const tokenHash = hashToken(token);
   const [row] = await em.execute<{ user_id: string | null; is_admin: boolean }[]>(
-    `update web_sessions set last_seen_at = now()
-     where token_hash = ? and revoked_at is null and expires_at > now()
-     returning user_id, is_admin`,
+    // last_seen_at is kept to within five minutes: a page view does not write a row every time.
+    `with live as (
+       select token_hash, user_id, is_admin, last_seen_at from web_sessions
+        where token_hash = ? and revoked_at is null and expires_at > now()
+     ), touched as (
+       update web_sessions s set last_seen_at = now() from live
+        where s.token_hash = live.token_hash and live.last_seen_at < now() - interval '5 minutes'
+     )
+     select user_id, is_admin from live`,
     [tokenHash],
   );
   if (!row) return null;

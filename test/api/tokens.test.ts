@@ -55,6 +55,22 @@ describe('user tokens', () => {
     const after = await platform.request('GET', tokensPath(user.id), { token: platform.adminToken });
     const used = after.body.items.find((t: { id: string }) => t.id === second.tokenId);
     expect(Date.parse(used.lastUsedAt)).toBeGreaterThanOrEqual(Date.parse(used.createdAt));
+
+    // Kept to the minute: a request within it writes nothing; one after it moves the time on.
+    const lastUsed = async () =>
+      (await platform.request('GET', tokensPath(user.id), { token: platform.adminToken })).body.items.find(
+        (t: { id: string }) => t.id === second.tokenId,
+      ).lastUsedAt as string;
+    expect((await platform.request('GET', '/v1/me', { token: second.apiToken })).status).toBe(200);
+    expect(await lastUsed()).toBe(used.lastUsedAt);
+    await platform.orm.em
+      .fork()
+      .execute(`update api_tokens set last_used_at = now() - interval '2 minutes' where id = ?`, [
+        second.tokenId,
+      ]);
+    const backdated = await lastUsed();
+    expect((await platform.request('GET', '/v1/me', { token: second.apiToken })).status).toBe(200);
+    expect(Date.parse(await lastUsed())).toBeGreaterThan(Date.parse(backdated) + 60_000);
   });
 
   it('pages through many tokens, newest first, each exactly once', async () => {

@@ -4,6 +4,8 @@
  * of this browser are refused; links expire and work once; nobody learns who has an account.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../platform/crypto.ts';
+import { findSession, openSession } from '../../users/sign-in.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
 import { FormClient } from './form-client.ts';
 
@@ -197,5 +199,28 @@ describe('cookies behind https', () => {
     } finally {
       await secure.stop();
     }
+  });
+
+  it('finds a live session with one statement and records when it was last seen, to within five minutes', async () => {
+    const em = () => platform.orm.em.fork();
+    const token = await openSession(em(), { kind: 'admin' });
+    const seen = async () =>
+      (
+        await em().execute<{ last_seen_at: string }[]>(
+          'select last_seen_at::text from web_sessions where token_hash = ?',
+          [hashToken(token)],
+        )
+      )[0]!.last_seen_at;
+    const opened = await seen();
+    expect((await findSession(em(), token))?.holder).toEqual({ kind: 'admin' });
+    expect(await seen()).toBe(opened);
+    await em().execute(
+      `update web_sessions set last_seen_at = now() - interval '6 minutes' where token_hash = ?`,
+      [hashToken(token)],
+    );
+    const stale = await seen();
+    expect((await findSession(em(), token))?.holder).toEqual({ kind: 'admin' });
+    expect(await seen()).not.toBe(stale);
+    expect(await findSession(em(), `${token}x`)).toBeNull();
   });
 });
