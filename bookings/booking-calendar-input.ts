@@ -48,33 +48,24 @@ export const bookingRules = {
 const calendarName = text(200).trim().min(1);
 const seatsPerSlot = z.number().int().min(1).max(10_000).nullable();
 
-export const newBookingCalendarInput = z
+/** What a host may change on a calendar: each field optional (duration required only at creation). */
+const calendarSettings = z
   .object({
+    name: calendarName,
+    ...bookingRules,
+    seatsPerSlot,
+    services: z.array(bookingService).max(50),
+  })
+  .partial();
+
+export const bookingCalendarChangeInput = calendarSettings.strict();
+
+export const newBookingCalendarInput = calendarSettings
+  .extend({
     slug: bookingCalendarSlug.refine((slug) => !RESERVED_SLUGS.has(slug), 'is reserved: choose another'),
     name: calendarName,
     type: z.enum(BOOKING_CALENDAR_TYPES),
     hosts: z.array(text(254).min(1)).min(1).max(50),
-    ...bookingRules,
-    slotIntervalMinutes: bookingRules.slotIntervalMinutes.optional(),
-    bufferBeforeMinutes: bookingRules.bufferBeforeMinutes.optional(),
-    bufferAfterMinutes: bookingRules.bufferAfterMinutes.optional(),
-    minNoticeMinutes: bookingRules.minNoticeMinutes.optional(),
-    maxDaysAhead: bookingRules.maxDaysAhead.optional(),
-    seatsPerSlot: seatsPerSlot.optional(),
-    services: z.array(bookingService).max(50).optional(),
-  })
-  .strict();
-
-export const bookingCalendarChangeInput = z
-  .object({
-    name: calendarName.optional(),
-    durationMinutes: bookingRules.durationMinutes.optional(),
-    slotIntervalMinutes: bookingRules.slotIntervalMinutes.optional(),
-    bufferBeforeMinutes: bookingRules.bufferBeforeMinutes.optional(),
-    bufferAfterMinutes: bookingRules.bufferAfterMinutes.optional(),
-    minNoticeMinutes: bookingRules.minNoticeMinutes.optional(),
-    maxDaysAhead: bookingRules.maxDaysAhead.optional(),
-    seatsPerSlot: seatsPerSlot.optional(),
-    services: z.array(bookingService).max(50).optional(),
+    durationMinutes: bookingRules.durationMinutes,
   })
   .strict();
