@@ -106,8 +106,10 @@ const SEARCHABLE_FROM_START = 'booking-searchable-from-start';
 
 export async function bookingWorkflow(input: { bookingId: string }): Promise<void> {
   const { bookingId } = input;
-  const throughOutbox = patched(OUTBOX_NOTICES);
+  // The newest marker is asked first, so a new run records one marker (and so one
+  // TemporalChangeVersion upsert), not one per shape it has outgrown.
   const searchableFromStart = patched(SEARCHABLE_FROM_START);
+  const throughOutbox = searchableFromStart || patched(OUTBOX_NOTICES);
   const step = throughOutbox ? quick : db;
   const state: BookingWorkflowStatus = {
     bookingId,
