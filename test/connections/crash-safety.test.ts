@@ -81,7 +81,8 @@ describe('crash safety', () => {
         const n = await count();
         return n > 0 ? n : null;
       },
-      { intervalMs: 5, what: 'the backfill to start' },
+      // A fresh worker process bundles its workflows first: on a loaded 2-core machine that alone can take 30 s.
+      { intervalMs: 5, timeoutMs: 90_000, what: 'the backfill to start' },
     );
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
@@ -110,5 +111,5 @@ describe('crash safety', () => {
         [calendarId],
       );
     expect(distinct!.n).toBe(EVENTS);
-  });
+  }, 240_000);
 });
