@@ -9,7 +9,7 @@
  *   second over distinct slots with 16 concurrent clients.
  * Prints one JSON object.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ import { freePort } from '../worker/local/ports.ts';
 import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
 import { resolveTemporalCli } from '../worker/local/tools.ts';
 import { createWorker } from '../worker/worker.ts';
-import { benchDatabase, cpuByProcess, cpuMsPer, round } from './support.ts';
+import { benchDatabase, benchEnv, cpuByProcess, cpuMsPer, round } from './support.ts';
 
 const DAY = 86_400_000;
 const ALWAYS = Object.fromEntries(
@@ -56,14 +56,12 @@ export async function benchBooking() {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'calbridge-bench-booking-'));
   const config = loadConfig(
     {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      DATA_DIR: dataDir,
-      DATABASE_URL: db.config.DATABASE_URL as string,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: 'bench-booking',
-      ADMIN_TOKEN: randomBytes(24).toString('hex'),
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ...benchEnv({
+        dataDir,
+        databaseUrl: db.config.DATABASE_URL as string,
+        temporalAddress: temporal.address,
+        taskQueue: 'bench-booking',
+      }),
       SMTP_URL: smtp.url,
       CALDAV_POLL_SECONDS: '3600',
       PUBLIC_RATE_LIMIT_PER_MINUTE: '1000000',

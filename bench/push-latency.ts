@@ -1,16 +1,3 @@
-/**
- * Push-to-updated latency for Google and Microsoft 365 connections, through the real stack: a
- * Temporal dev server, one in-process worker, the HTTP API, PostgreSQL, and the Google and Graph
- * stand-ins delivering their push notifications to the API (as test/connections/oauth-connection.test.ts
- * sets it up: PUBLIC_URL https so push is on, deliveries redirected to the API's own origin, polls an
- * hour apart so that only a push can explain an update seen within seconds).
- *
- * Per provider: an account linked through the OAuth consent redirect, one calendar saved and
- * imported, then `changes` sequential changes on the stand-in (alternately a new event and the last
- * one moved), each timed from the stand-in's mutation call until its row is visible in
- * imported_events (polled every few milliseconds). Goal: p50 ≤ 1 s. Prints one JSON object.
- */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,7 +13,7 @@ import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
 import { resolveTemporalCli } from '../worker/local/tools.ts';
 import { createWorker } from '../worker/worker.ts';
 import { statusQuery } from '../workflows/connection.ts';
-import { benchDatabase, round } from './support.ts';
+import { benchDatabase, benchEnv, round } from './support.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -91,14 +78,12 @@ export async function benchPushLatency(options: PushLatencyOptions = {}) {
 
     const config = loadConfig(
       {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'silent',
-        DATA_DIR: dataDir,
-        DATABASE_URL: db.config.DATABASE_URL as string,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_TASK_QUEUE: 'bench-push-latency',
-        ADMIN_TOKEN: randomBytes(24).toString('hex'),
-        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        ...benchEnv({
+          dataDir,
+          databaseUrl: db.config.DATABASE_URL as string,
+          temporalAddress: temporal.address,
+          taskQueue: 'bench-push-latency',
+        }),
         ...Object.assign({}, ...[...drivers.values()].map((d) => d.env)),
         // https, as providers require for push (PUSH_NOTIFICATIONS=auto turns it on); the stand-ins
         // deliver to the API's own origin instead (deliverTo).

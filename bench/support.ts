@@ -45,6 +45,28 @@ export async function benchDatabase(): Promise<{
   };
 }
 
+/**
+ * The configuration every whole-stack benchmark starts from (a test config with fresh secrets):
+ * spread it into loadConfig's environment and add what the benchmark needs.
+ */
+export function benchEnv(options: {
+  dataDir: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  taskQueue: string;
+}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: options.dataDir,
+    DATABASE_URL: options.databaseUrl,
+    TEMPORAL_ADDRESS: options.temporalAddress,
+    TEMPORAL_TASK_QUEUE: options.taskQueue,
+    ADMIN_TOKEN: randomBytes(24).toString('hex'),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+}
+
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 const CLOCK_TICKS_PER_SECOND = 100;
