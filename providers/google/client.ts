@@ -4,7 +4,9 @@
  * rateLimitExceeded, and ignore Retry-After), and Google's failures as typed ProviderErrors.
  * Response bodies are never echoed into errors; the library error stays as `cause`.
  */
-import { type calendar_v3, google } from 'googleapis';
+import type { calendar_v3 } from 'googleapis';
+// The Calendar API's own entry point: the package root loads every Google API (~100 MB more RSS).
+import { calendar } from 'googleapis/build/src/apis/calendar/index.js';
 import type { ProviderContext } from '../contract.ts';
 import {
   CredentialsRejectedError,
@@ -54,7 +56,7 @@ export class GoogleApi {
     this.grant = grant;
     this.timeoutMs = context.requestTimeoutMs;
     this.policy = policy;
-    this.calendar = google.calendar({
+    this.calendar = calendar({
       version: 'v3',
       // Only the origin of rootUrl is used: the API paths stay /calendar/v3/...
       rootUrl: `${new URL(context.apiUrls?.google ?? 'https://www.googleapis.com').origin}/`,
