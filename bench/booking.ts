@@ -1,32 +1,28 @@
 /**
  * Availability and booking, measured through the real stack: PostgreSQL, a Temporal dev server,
- * one in-process worker, the HTTP API, Radicale as the host's primary calendar and an SMTP sink.
+ * the worker and the API each in its own process (as `npm start` runs them), Radicale as the host's
+ * primary calendar, and an SMTP sink and the load's HTTP client in this process.
  *
  * - slots: one host, 30 days densely busy with 5,000 imported events across 3 calendars: server time
  *   (bookings/slots.ts alone) and HTTP time, p50/p95 over 200 requests.
  * - booking (in the free month after): HTTP 201 latency p50/p95 over 100 sequential bookings; hold → invite written in
  *   Radicale → e-mails handed to SMTP, p50/p95 (from the rows' timestamps); sustained bookings per
- *   second over distinct slots with 16 concurrent clients.
- * Prints one JSON object.
+ *   second over distinct slots with 16 concurrent clients, and the CPU each booking costs each process.
+ * Prints one JSON object. NODE_OPTIONS='--cpu-prof --cpu-prof-dir=DIR' profiles every Node process.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startApi } from '../api/server.ts';
 import { findBookingCalendar } from '../bookings/booking-calendars.ts';
 import { bookableSlots } from '../bookings/slots.ts';
 import { loadConfig } from '../platform/config.ts';
-import { createLogger } from '../platform/logger.ts';
-import { createMailer } from '../platform/mailer.ts';
 import { startRadicale } from '../test/support/radicale.ts';
 import { startSmtpSink } from '../test/support/smtp-sink.ts';
 import { freePort } from '../worker/local/ports.ts';
 import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
 import { resolveTemporalCli } from '../worker/local/tools.ts';
-import { createWorker } from '../worker/worker.ts';
-import { benchDatabase, benchEnv, cpuByProcess, cpuMsPer, round } from './support.ts';
+import { benchDatabase, benchEnv, cpuByProcess, cpuMsPer, round, startNodeProcess } from './support.ts';
 
 const DAY = 86_400_000;
 const ALWAYS = Object.fromEntries(
@@ -54,31 +50,27 @@ export async function benchBooking() {
     namespace: 'default',
   });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'calbridge-bench-booking-'));
-  const config = loadConfig(
-    {
-      ...benchEnv({
-        dataDir,
-        databaseUrl: db.config.DATABASE_URL as string,
-        temporalAddress: temporal.address,
-        taskQueue: 'bench-booking',
-      }),
-      SMTP_URL: smtp.url,
-      CALDAV_POLL_SECONDS: '3600',
-      PUBLIC_RATE_LIMIT_PER_MINUTE: '1000000',
-      BOOKING_RATE_LIMIT_PER_MINUTE: '1000000',
-    },
-    { generateSecrets: false },
-  );
-  const logger = createLogger('silent', 'bench');
-  const mailer = createMailer({ smtpUrl: config.SMTP_URL!, mailDir: dataDir });
-  const { worker, connection } = await createWorker({
-    deps: { orm: db.orm, config, logger, mailer },
-    address: temporal.address,
-    namespace: 'default',
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-  });
-  const running = worker.run();
-  const api = await startApi({ config, orm: db.orm, logger, port: 0, temporalAddress: temporal.address });
+  const apiPort = await freePort();
+  const env = {
+    ...benchEnv({
+      dataDir,
+      databaseUrl: db.config.DATABASE_URL as string,
+      temporalAddress: temporal.address,
+      taskQueue: 'bench-booking',
+    }),
+    SMTP_URL: smtp.url,
+    CALDAV_POLL_SECONDS: '3600',
+    PUBLIC_RATE_LIMIT_PER_MINUTE: '1000000',
+    BOOKING_RATE_LIMIT_PER_MINUTE: '1000000',
+    HOST: '127.0.0.1',
+    PORT: String(apiPort),
+    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+  };
+  const config = loadConfig(env, { generateSecrets: false });
+  // The worker and the API run as `npm start` runs them: each its own process.
+  const worker = await startNodeProcess('worker/main.ts', env);
+  const apiProcess = await startNodeProcess('api/main.ts', env);
+  const api = { url: config.PUBLIC_URL };
   const call = async (method: string, url: string, body?: unknown, token?: string) => {
     const res = await fetch(`${api.url}${url}`, {
       method,
@@ -205,7 +197,6 @@ export async function benchBooking() {
     let next = 0;
     const sustained: string[] = [];
     const cpuBefore = cpuByProcess(db.name);
-    const profiler = await startProfile();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: 16 }, async () => {
@@ -223,7 +214,6 @@ export async function benchBooking() {
     const drained = await pipelinesOf(sustained);
     const drainSeconds = (performance.now() - t0) / 1000;
     const cpuMsPerBooking = cpuMsPer(cpuBefore, cpuByProcess(db.name), sustained.length);
-    await profiler?.stop();
     return {
       slots_server_ms: stats(server),
       slots_http_ms: stats(http),
@@ -239,11 +229,8 @@ export async function benchBooking() {
       sustained_cpu_ms_per_booking: cpuMsPerBooking,
     };
   } finally {
-    await api.close();
-    worker.shutdown();
-    await running.catch(() => {});
-    await connection.close();
-    mailer.close();
+    await apiProcess.stop();
+    await worker.stop();
     await temporal.stop();
     await radicale.stop();
     await smtp.stop();
@@ -270,25 +257,4 @@ export async function benchBooking() {
     }
     return pipeline.filter((r) => r.mail_ms !== null);
   }
-}
-
-/**
- * BENCH_CPU_PROFILE=file.cpuprofile: a V8 CPU profile of this process (API and worker) over the
- * sustained phase, for Chrome DevTools or any .cpuprofile reader.
- */
-async function startProfile() {
-  const file = process.env.BENCH_CPU_PROFILE;
-  if (!file) return null;
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-  return {
-    async stop() {
-      const { profile } = await session.post('Profiler.stop');
-      writeFileSync(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }

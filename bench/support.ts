@@ -1,4 +1,5 @@
 /** Shared set-up for benchmarks: a fresh, migrated database and a user with one connection. */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -107,18 +108,21 @@ export function cpuByProcess(database: string): Record<string, number> {
     totals[name] = (totals[name] ?? 0) + seconds;
   };
   for (const [pid, { seconds, command }] of stats) {
-    if (pid === process.pid) {
-      add('benchmark process', seconds);
-      for (const [thread, threadSeconds] of threadCpuSeconds(pid))
-        add(`benchmark process: ${thread}`, threadSeconds);
-    } else if (command.startsWith('postgres:') && command.includes(` ${database} `))
-      add('postgresql', seconds);
-    else if (descends(pid)) add(processName(command), seconds);
+    if (pid === process.pid) add('benchmark process', seconds);
+    else if (command.startsWith('postgres:') && command.includes(` ${database} `)) add('postgresql', seconds);
+    else if (descends(pid)) {
+      const name = processName(command);
+      add(name, seconds);
+      if (name === 'worker')
+        for (const [thread, threadSeconds] of threadCpuSeconds(pid)) add(`worker: ${thread}`, threadSeconds);
+    }
   }
   return totals;
 }
 
 function processName(command: string): string {
+  if (command.includes('worker/main.ts')) return 'worker';
+  if (command.includes('api/main.ts')) return 'api';
   if (/radicale/i.test(command)) return 'radicale';
   if (/xandikos/i.test(command)) return 'xandikos';
   if (/temporal/.test(command)) return 'temporal';
@@ -150,4 +154,36 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
     }
   }
   return byName;
+}
+
+/**
+ * Starts one of the project's process entry points (`worker/main.ts`, `api/main.ts`) with `env`,
+ * as the launcher does, and waits for its "ready" message; `stop` ends it with SIGTERM.
+ */
+export async function startNodeProcess(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', script)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+    });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}):\n${output}`)));
+  });
+  return {
+    pid: child.pid as number,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
 }
