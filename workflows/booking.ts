@@ -98,18 +98,18 @@ const INVITE_RETRY_MS = 10 * 60_000;
  */
 const OUTBOX_NOTICES = 'booking-notices-through-outbox';
 /**
- * Runs started before this marker were started with CalbridgeStatus only, and published their host
- * and status again once held; newer runs carry both from their start (bookings/runs.ts). They also
- * queued and sent a change's e-mails in two local activities, newer runs in one.
+ * The current shape of a run, marked with this patch: searchable from its start (started with
+ * CalbridgeStatus and CalbridgeUser, bookings/runs.ts; earlier runs published both again once
+ * held), and a change's e-mails queued and sent in one local activity (earlier runs: two).
  */
-const SEARCHABLE_FROM_START = 'booking-searchable-from-start';
+const CURRENT_SHAPE = 'booking-searchable-start-one-step-mail';
 
 export async function bookingWorkflow(input: { bookingId: string }): Promise<void> {
   const { bookingId } = input;
   // The newest marker is asked first, so a new run records one marker (and so one
   // TemporalChangeVersion upsert), not one per shape it has outgrown.
-  const searchableFromStart = patched(SEARCHABLE_FROM_START);
-  const throughOutbox = searchableFromStart || patched(OUTBOX_NOTICES);
+  const currentShape = patched(CURRENT_SHAPE);
+  const throughOutbox = currentShape || patched(OUTBOX_NOTICES);
   const step = throughOutbox ? quick : db;
   const state: BookingWorkflowStatus = {
     bookingId,
@@ -164,7 +164,7 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
     return;
   }
   state.endsAt = outcome.end;
-  if (!searchableFromStart) {
+  if (!currentShape) {
     upsertSearchAttributes([{ key: CalbridgeUser, value: outcome.hosts[0] ?? '' }]);
     publish();
   } else if (!workflowInfo().typedSearchAttributes.get(CalbridgeUser)) {
@@ -175,7 +175,7 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   // Invite, e-mails, confirmed: a pending invite does not hold up the confirmation.
   state.phase = 'inviting';
   state.invite = await syncInvites();
-  if (searchableFromStart) {
+  if (currentShape) {
     const confirmed = await mail.confirmAndSendNotices(bookingId);
     state.status = confirmed.status;
     await deliverInBackground(confirmed.undelivered);
@@ -218,7 +218,7 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   }
 
   async function notify(kind: 'rescheduled' | 'cancelled') {
-    if (searchableFromStart) await deliverInBackground(await mail.queueAndSendNotices(bookingId, kind));
+    if (currentShape) await deliverInBackground(await mail.queueAndSendNotices(bookingId, kind));
     else if (throughOutbox) await deliverQueued(await quick.queueBookingNotices(bookingId, kind));
     else await sendInBackground(...(await db.composeBookingNotices(bookingId, kind)));
   }
