@@ -9,7 +9,7 @@ import {
   confirmBookingWithNotices,
   moveBooking,
 } from '../bookings/changes.ts';
-import { type HoldRequest, holdSlot } from '../bookings/hold.ts';
+import { type HoldRequest, holdSlot, settleHold } from '../bookings/hold.ts';
 import { markInvitesFailed, syncInvites } from '../bookings/invites.ts';
 import { type BookingNoticeKind, composeBookingNotices, queueBookingNotices } from '../bookings/notices.ts';
 import type { AppointmentStatus } from '../domain/booking.ts';
@@ -26,7 +26,9 @@ export type { BookingNoticeKind } from '../bookings/notices.ts';
 export function createBookingActivities(deps: ActivityDeps) {
   const { orm, config } = deps;
   return {
+    /** Runs started with the `hold` update (before the API held slots itself) hold through this. */
     holdSlot: (request: HoldRequest) => holdSlot(orm.em, request, new Date()),
+    settleHold: (bookingId: string) => settleHold(orm.em, bookingId),
     /**
      * held → confirmed with the confirmation e-mails queued (one transaction), then one attempt to
      * send them; answers the status and the messages that did not go.

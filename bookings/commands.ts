@@ -12,9 +12,10 @@ import { AppError, notFound, validationFailed } from '../domain/errors.ts';
 import type { Config } from '../platform/config.ts';
 import { bookingWorkflowId } from '../workflows/ids.ts';
 import { hostsOf } from './booking-calendars.ts';
+import { HOLD_START_WINDOW_MS, holdSlot } from './hold.ts';
 import { overallInviteStatus } from './invites.ts';
 import { isManageToken, manageTokenHash, manageUrl } from './manage-tokens.ts';
-import { cancelRun, rescheduleRun, startBookingRun } from './runs.ts';
+import { cancelRun, reportHold, rescheduleRun, startBookingRun } from './runs.ts';
 import { slotUnavailable } from './slots.ts';
 
 export interface BookingContext {
@@ -62,15 +63,30 @@ export async function requestBooking(
   if (beyondHorizon(calendar, request.start, now)) throw slotUnavailable();
   const bookingId = randomUUID();
   const [operatorHost] = await hostsOf(ctx.em, calendar.id);
-  const outcome = await startBookingRun(ctx.temporal, ctx.config, operatorHost ?? '', {
-    bookingId,
-    bookingCalendarId: calendar.id,
-    oneTimeLinkId: target.oneTimeLinkId,
-    start: request.start.toISOString(),
-    attendee: request.attendee,
-    notes: request.notes ?? null,
-    manageTokenHash: manageTokenHash(ctx.config.encryptionKey, bookingId),
-  });
+  // The run first (no hold without its run), then the hold in this request (the commit point: 201
+  // or the refusal), then the run is told; the booking's data never enters its history.
+  await startBookingRun(ctx.temporal, ctx.config, operatorHost ?? '', bookingId);
+  const startedAt = Date.now();
+  const hold = () =>
+    holdSlot(
+      ctx.em,
+      {
+        bookingId,
+        bookingCalendarId: calendar.id,
+        oneTimeLinkId: target.oneTimeLinkId,
+        start: request.start.toISOString(),
+        attendee: request.attendee,
+        notes: request.notes ?? null,
+        manageTokenHash: manageTokenHash(ctx.config.encryptionKey, bookingId),
+      },
+      now,
+    );
+  // Past the window the run may already have concluded there is no hold (settleHold).
+  const outcome =
+    Date.now() - startedAt < HOLD_START_WINDOW_MS
+      ? await hold()
+      : ({ held: false, code: 'slot_unavailable', message: slotUnavailable().message } as const);
+  await reportHold(ctx.temporal, bookingId, outcome);
   if (!outcome.held) throw new AppError(REFUSAL_STATUS[outcome.code], outcome.code, outcome.message);
   // A fresh hold's answer says all the view needs: no second look at what was just written.
   if (outcome.status && outcome.status !== 'held') return bookingView(ctx, bookingId);

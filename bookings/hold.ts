@@ -41,6 +41,7 @@ export type HoldOutcome =
 export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now: Date): Promise<HoldOutcome> {
   try {
     return await rootEm.fork().transactional(async (em) => {
+      await lockHoldOf(em, request.bookingId);
       const calendar = await em.findOne(BookingCalendar, { id: request.bookingCalendarId });
       if (!calendar) throw new AppError(404, 'not_found', 'Booking calendar not found.');
       if (request.oneTimeLinkId) await consumeLink(em, request.oneTimeLinkId, calendar.id);
@@ -103,6 +104,50 @@ export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now:
 }
 
 const REFUSALS = ['slot_unavailable', 'link_used', 'link_revoked', 'not_found'];
+
+/**
+ * A hold's transaction is short and bounded: it takes the booking's lock first, and no statement
+ * or pause inside it may last long (so a hold either commits within HOLD_TRANSACTION_BOUND_MS of
+ * its start, or not at all). settleHold relies on both.
+ */
+async function lockHoldOf(em: EntityManager, bookingId: string): Promise<void> {
+  await em.execute(`set local statement_timeout = '${HOLD_STATEMENT_TIMEOUT_MS}ms'`);
+  await em.execute(`set local idle_in_transaction_session_timeout = '${HOLD_STATEMENT_TIMEOUT_MS}ms'`);
+  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`booking-hold:${bookingId}`]);
+}
+
+const HOLD_STATEMENT_TIMEOUT_MS = 5_000;
+/** The hold's transaction runs fewer than 10 statements, each and each pause between them bounded. */
+export const HOLD_TRANSACTION_BOUND_MS = 10 * 2 * HOLD_STATEMENT_TIMEOUT_MS;
+
+/**
+ * What became of a booking's hold whose outcome never reached its run (the API died between the
+ * hold and telling the run). Waits for a hold transaction still in flight (the booking's lock),
+ * then reads: the appointment is there (held), or it is not and never will be — its run only asks
+ * once no hold may start any more (HOLD_START_WINDOW_MS) and any started one has ended.
+ */
+export async function settleHold(rootEm: EntityManager, bookingId: string): Promise<HoldOutcome> {
+  const em = rootEm.fork();
+  return em.transactional(async (tx) => {
+    await tx.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`booking-hold:${bookingId}`]);
+    const existing = await tx.findOne(Appointment, { id: bookingId });
+    if (!existing) return { held: false, code: 'not_found', message: 'The booking was never held.' };
+    const hosts = await tx.execute<{ user_id: string }[]>(
+      'select user_id from appointment_hosts where appointment_id = ? order by user_id',
+      [bookingId],
+    );
+    return {
+      held: true,
+      start: existing.startAt.toISOString(),
+      end: existing.endAt.toISOString(),
+      hosts: hosts.map((h) => h.user_id),
+      status: existing.status,
+    };
+  });
+}
+
+/** How long after its run started the API may still begin a booking's hold. */
+export const HOLD_START_WINDOW_MS = 30_000;
 
 /** This booking's own hold, committed by an earlier try of the same request. */
 async function heldAlready(rootEm: EntityManager, request: HoldRequest): Promise<HoldOutcome | null> {

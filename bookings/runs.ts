@@ -1,47 +1,55 @@
 /**
- * The booking's run in Temporal: `booking/<id>`, started together with its `hold` update so the
- * caller learns synchronously whether it got the slot, and no hold exists without its run.
+ * The booking's run in Temporal: `booking/<id>`, started just before the API holds the slot, so no
+ * hold exists without its run, and told the hold's outcome by a signal.
  */
 
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type Client, WithStartWorkflowOperation } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../platform/config.ts';
 import {
   bookingWorkflow,
   cancelUpdate,
-  holdUpdate,
+  heldSignal,
   rescheduleUpdate,
   retryInvitesSignal,
 } from '../workflows/booking.ts';
 import { bookingWorkflowId } from '../workflows/ids.ts';
 import { CalbridgeStatus, CalbridgeUser } from '../workflows/search-attributes.ts';
 import type { RescheduleOutcome } from './changes.ts';
-import type { HoldOutcome, HoldRequest } from './hold.ts';
+import { HOLD_START_WINDOW_MS, HOLD_TRANSACTION_BOUND_MS, type HoldOutcome } from './hold.ts';
 
 /**
- * Starts the booking's run with its hold. The run is searchable from its first event: by status,
- * and by `host` (the calendar's first host) as CalbridgeUser, so it needs no upsert of its own.
+ * Starts the booking's run, before the API holds the slot (bookings/commands.ts): so no hold ever
+ * exists without its run. The run is searchable from its first event: by status, and by `host`
+ * (the calendar's first host) as CalbridgeUser.
  */
 export async function startBookingRun(
   temporal: Client,
   config: Config,
   host: string,
-  request: HoldRequest,
-): Promise<HoldOutcome> {
-  const start = new WithStartWorkflowOperation(bookingWorkflow, {
-    workflowId: bookingWorkflowId(request.bookingId),
+  bookingId: string,
+): Promise<void> {
+  await temporal.workflow.start(bookingWorkflow, {
+    workflowId: bookingWorkflowId(bookingId),
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    args: [{ bookingId: request.bookingId }],
+    args: [{ bookingId, holdWaitMs: HOLD_START_WINDOW_MS + HOLD_TRANSACTION_BOUND_MS }],
     workflowIdConflictPolicy: 'FAIL',
     typedSearchAttributes: [
       { key: CalbridgeStatus, value: 'held' },
       { key: CalbridgeUser, value: host },
     ],
   });
-  return temporal.workflow.executeUpdateWithStart(holdUpdate, {
-    args: [request],
-    startWorkflowOperation: start,
-  });
+}
+
+/**
+ * Tells the run how its hold went. Best effort: a run that is not told finds out from the
+ * database once no hold can commit any more (settleHold).
+ */
+export async function reportHold(temporal: Client, bookingId: string, outcome: HoldOutcome): Promise<void> {
+  await temporal.workflow
+    .getHandle(bookingWorkflowId(bookingId))
+    .signal(heldSignal, outcome)
+    .catch(() => {});
 }
 
 export function rescheduleRun(

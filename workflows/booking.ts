@@ -1,14 +1,16 @@
 /**
  * booking/<bookingId>: the life of one booking.
  *
- *   hold (the `hold` update, sent with the start: the caller learns at once whether it got the
- *   slot) → invite in each host's primary calendar → e-mails → confirmed → reschedule / cancel
- *   (updates) until the appointment is over → done.
+ *   held (the API starts this run, holds the slot in its own transaction, answers the customer and
+ *   signals the outcome; not told in time, the run reads it from the database) → invite in each
+ *   host's primary calendar → e-mails → confirmed → reschedule / cancel (updates) until the
+ *   appointment is over → done. Runs started by earlier APIs hold through the `hold` update.
  *
  * The hold is the commit point: a refused hold ends the run with nothing held; everything after it
  * is retried durably. An invite whose calendar needs reconnecting stays `pending` and is tried
- * again until it is written or the appointment is over. No secret enters this workflow: the
- * manage link is derived in activities, credentials are loaded by id.
+ * again until it is written or the appointment is over. No secret, and none of the customer's
+ * details, enters this workflow: the manage link is derived in activities, credentials and the
+ * booking are loaded by id.
  */
 import {
   allHandlersFinished,
@@ -31,7 +33,9 @@ import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
 import { deliverInBackground, deliverQueued, sendInBackground } from './email.ts';
 import { CalbridgeStatus, CalbridgeUser } from './search-attributes.ts';
 
-/** Hold the slot: sent together with the start of the run (update-with-start). */
+/** How the API's hold of the slot went (current runs; the API holds right after starting the run). */
+export const heldSignal = defineSignal<[HoldOutcome]>('held');
+/** Hold the slot: sent together with the start of the run (update-with-start; earlier APIs). */
 export const holdUpdate = defineUpdate<HoldOutcome, [HoldRequest]>('hold');
 /** Move the booking to another start; the old time is kept if the new one is taken. */
 export const rescheduleUpdate = defineUpdate<RescheduleOutcome, [{ start: string }]>('reschedule');
@@ -101,10 +105,15 @@ const OUTBOX_NOTICES = 'booking-notices-through-outbox';
  * The current shape of a run, marked with this patch: searchable from its start (started with
  * CalbridgeStatus and CalbridgeUser, bookings/runs.ts; earlier runs published both again once
  * held), and a change's e-mails queued and sent in one local activity (earlier runs: two).
+ * (Whether the API or the run holds the slot follows from the start's input, not from a marker.)
  */
 const CURRENT_SHAPE = 'booking-searchable-start-one-step-mail';
 
-export async function bookingWorkflow(input: { bookingId: string }): Promise<void> {
+export async function bookingWorkflow(input: {
+  bookingId: string;
+  /** How long the API may take to hold and report (absent: runs started with the `hold` update). */
+  holdWaitMs?: number;
+}): Promise<void> {
   const { bookingId } = input;
   // The newest marker is asked first, so a new run records one marker (and so one
   // TemporalChangeVersion upsert), not one per shape it has outgrown.
@@ -129,6 +138,9 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
   setHandler(holdUpdate, (request) => {
     held ??= quick.holdSlot(request);
     return held;
+  });
+  setHandler(heldSignal, (outcome) => {
+    held ??= Promise.resolve(outcome);
   });
   setHandler(
     rescheduleUpdate,
@@ -155,8 +167,12 @@ export async function bookingWorkflow(input: { bookingId: string }): Promise<voi
     return { status: 'cancelled' };
   });
 
-  // The update arrives with the start; without one (a start by hand) there is nothing to hold.
-  if (!(await condition(() => held !== null, '1 minute'))) return;
+  // The API holds right after the start and says how it went (heldSignal; earlier APIs sent the
+  // `hold` update with the start). Not told in time (the API died): the database says, once no
+  // hold can still commit. A start by hand with neither has nothing to hold.
+  const told = await condition(() => held !== null, input.holdWaitMs ?? '1 minute');
+  if (!told && input.holdWaitMs === undefined) return;
+  if (!told) held = quick.settleHold(bookingId);
   const outcome = await held!;
   if (!outcome.held) {
     state.status = 'refused';

@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdSlot } from '../../bookings/hold.ts';
-import { type Platform, startPlatform } from '../harness/platform.ts';
+import { bookingWorkflow, statusQuery } from '../../workflows/booking.ts';
+import { bookingWorkflowId } from '../../workflows/ids.ts';
+import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
 import { ALWAYS } from './support.ts';
 
 let platform: Platform;
@@ -173,5 +175,55 @@ describe('booking races', () => {
         [calendar!.id, bookingId, bookingId],
       );
     expect(rows).toEqual({ appointments: 2, holds: 1, invites: 1 });
+  });
+
+  it('confirms a booking whose API died between the hold and telling its run, and ends a run never held', async () => {
+    const { host, slug } = await hostAndCalendar();
+    const [start] = await slots(slug, 1);
+    const [calendar] = await platform.orm.em
+      .fork()
+      .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
+    const startRun = (bookingId: string) =>
+      platform.temporal.workflow.start(bookingWorkflow, {
+        workflowId: bookingWorkflowId(bookingId),
+        taskQueue: platform.config.TEMPORAL_TASK_QUEUE,
+        args: [{ bookingId, holdWaitMs: 1_000 }],
+      });
+
+    // Held, and the run never told: it reads the hold from the database and carries on.
+    const heldId = randomUUID();
+    const heldRun = await startRun(heldId);
+    const held = await holdSlot(
+      platform.orm.em,
+      {
+        bookingId: heldId,
+        bookingCalendarId: calendar!.id,
+        oneTimeLinkId: null,
+        start: start!,
+        attendee: attendee(1),
+        notes: null,
+        manageTokenHash: `hash-${heldId}`,
+      },
+      new Date(),
+    );
+    expect(held).toMatchObject({ held: true, start, hosts: [host.id] });
+    const confirmed = await eventually(
+      async () => {
+        const state = await heldRun.query(statusQuery);
+        return state.phase === 'confirmed' ? state : null;
+      },
+      { what: 'the untold run to confirm its booking' },
+    );
+    expect(confirmed).toMatchObject({ status: 'confirmed', invite: 'skipped' });
+
+    // Never held: the run finds nothing, ends, and holds nothing.
+    const lostId = randomUUID();
+    const lostRun = await startRun(lostId);
+    await lostRun.result();
+    expect(await lostRun.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
+    const [rows] = await platform.orm.em
+      .fork()
+      .execute<{ n: number }[]>('select count(*)::int as n from appointments where id = ?', [lostId]);
+    expect(rows!.n).toBe(0);
   });
 });
