@@ -65,27 +65,23 @@ export async function requestBooking(
   const [operatorHost] = await hostsOf(ctx.em, calendar.id);
   // The run first (no hold without its run), then the hold in this request (the commit point: 201
   // or the refusal), then the run is told; the booking's data never enters its history.
+  // Measured before the start, so the window never outlasts what the run allows for.
+  const startBy = Date.now() + HOLD_START_WINDOW_MS;
   await startBookingRun(ctx.temporal, ctx.config, operatorHost ?? '', bookingId);
-  const startedAt = Date.now();
-  const hold = () =>
-    holdSlot(
-      ctx.em,
-      {
-        bookingId,
-        bookingCalendarId: calendar.id,
-        oneTimeLinkId: target.oneTimeLinkId,
-        start: request.start.toISOString(),
-        attendee: request.attendee,
-        notes: request.notes ?? null,
-        manageTokenHash: manageTokenHash(ctx.config.encryptionKey, bookingId),
-      },
-      now,
-    );
-  // Past the window the run may already have concluded there is no hold (settleHold).
-  const outcome =
-    Date.now() - startedAt < HOLD_START_WINDOW_MS
-      ? await hold()
-      : ({ held: false, code: 'slot_unavailable', message: slotUnavailable().message } as const);
+  const outcome = await holdSlot(
+    ctx.em,
+    {
+      bookingId,
+      bookingCalendarId: calendar.id,
+      oneTimeLinkId: target.oneTimeLinkId,
+      start: request.start.toISOString(),
+      attendee: request.attendee,
+      notes: request.notes ?? null,
+      manageTokenHash: manageTokenHash(ctx.config.encryptionKey, bookingId),
+    },
+    now,
+    { startBy },
+  );
   await reportHold(ctx.temporal, bookingId, outcome);
   if (!outcome.held) throw new AppError(REFUSAL_STATUS[outcome.code], outcome.code, outcome.message);
   // A fresh hold's answer says all the view needs: no second look at what was just written.

@@ -38,10 +38,17 @@ export type HoldOutcome =
  * booking id: a retry after a hold that committed (its answer lost with a worker) runs into that
  * hold — as taken time, a used link or a duplicate key — and answers it.
  */
-export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now: Date): Promise<HoldOutcome> {
+export async function holdSlot(
+  rootEm: EntityManager,
+  request: HoldRequest,
+  now: Date,
+  options: { startBy?: number } = {},
+): Promise<HoldOutcome> {
   try {
     return await rootEm.fork().transactional(async (em) => {
-      await lockHoldOf(em, request.bookingId);
+      await beginBoundedHold(em, request.bookingId);
+      // Past `startBy` the booking's run may already have concluded there is no hold (settleHold).
+      if (options.startBy !== undefined && Date.now() > options.startBy) throw slotUnavailable();
       const calendar = await em.findOne(BookingCalendar, { id: request.bookingCalendarId });
       if (!calendar) throw new AppError(404, 'not_found', 'Booking calendar not found.');
       if (request.oneTimeLinkId) await consumeLink(em, request.oneTimeLinkId, calendar.id);
@@ -95,7 +102,7 @@ export async function holdSlot(rootEm: EntityManager, request: HoldRequest, now:
         ? error
         : null;
     if (refusal || isUniqueViolation(error)) {
-      const earlier = await heldAlready(rootEm, request);
+      const earlier = await heldOutcomeOf(rootEm.fork(), request.bookingId);
       if (earlier) return earlier;
     }
     if (refusal) return refused(refusal);
@@ -110,15 +117,22 @@ const REFUSALS = ['slot_unavailable', 'link_used', 'link_revoked', 'not_found'];
  * or pause inside it may last long (so a hold either commits within HOLD_TRANSACTION_BOUND_MS of
  * its start, or not at all). settleHold relies on both.
  */
-async function lockHoldOf(em: EntityManager, bookingId: string): Promise<void> {
+async function beginBoundedHold(em: EntityManager, bookingId: string): Promise<void> {
   await em.execute(`set local statement_timeout = '${HOLD_STATEMENT_TIMEOUT_MS}ms'`);
   await em.execute(`set local idle_in_transaction_session_timeout = '${HOLD_STATEMENT_TIMEOUT_MS}ms'`);
-  await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`booking-hold:${bookingId}`]);
+  await lockBooking(em, bookingId);
 }
+
+/** The booking's lock, held to the end of the transaction: a hold and settleHold never overlap. */
+const lockBooking = (em: EntityManager, bookingId: string) =>
+  em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`booking-hold:${bookingId}`]);
 
 const HOLD_STATEMENT_TIMEOUT_MS = 5_000;
 /** The hold's transaction runs fewer than 10 statements, each and each pause between them bounded. */
 export const HOLD_TRANSACTION_BOUND_MS = 10 * 2 * HOLD_STATEMENT_TIMEOUT_MS;
+
+/** How long after its run started the API may still begin a booking's hold (holdSlot's `startBy`). */
+export const HOLD_START_WINDOW_MS = 30_000;
 
 /**
  * What became of a booking's hold whose outcome never reached its run (the API died between the
@@ -127,38 +141,31 @@ export const HOLD_TRANSACTION_BOUND_MS = 10 * 2 * HOLD_STATEMENT_TIMEOUT_MS;
  * once no hold may start any more (HOLD_START_WINDOW_MS) and any started one has ended.
  */
 export async function settleHold(rootEm: EntityManager, bookingId: string): Promise<HoldOutcome> {
-  const em = rootEm.fork();
-  return em.transactional(async (tx) => {
-    await tx.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`booking-hold:${bookingId}`]);
-    const existing = await tx.findOne(Appointment, { id: bookingId });
-    if (!existing) return { held: false, code: 'not_found', message: 'The booking was never held.' };
-    const hosts = await tx.execute<{ user_id: string }[]>(
-      'select user_id from appointment_hosts where appointment_id = ? order by user_id',
-      [bookingId],
+  return rootEm.fork().transactional(async (em) => {
+    await lockBooking(em, bookingId);
+    return (
+      (await heldOutcomeOf(em, bookingId)) ?? {
+        held: false,
+        code: 'not_found',
+        message: 'The booking was never held.',
+      }
     );
-    return {
-      held: true,
-      start: existing.startAt.toISOString(),
-      end: existing.endAt.toISOString(),
-      hosts: hosts.map((h) => h.user_id),
-      status: existing.status,
-    };
   });
 }
 
-/** How long after its run started the API may still begin a booking's hold. */
-export const HOLD_START_WINDOW_MS = 30_000;
-
-/** This booking's own hold, committed by an earlier try of the same request. */
-async function heldAlready(rootEm: EntityManager, request: HoldRequest): Promise<HoldOutcome | null> {
-  const em = rootEm.fork();
-  const existing = await em.findOne(Appointment, { id: request.bookingId });
+/** The booking's hold as it stands (committed earlier), or null when there is none. */
+async function heldOutcomeOf(em: EntityManager, bookingId: string): Promise<HoldOutcome | null> {
+  const existing = await em.findOne(Appointment, { id: bookingId });
   if (!existing) return null;
+  const hosts = await em.execute<{ user_id: string }[]>(
+    'select user_id from appointment_hosts where appointment_id = ? order by user_id',
+    [bookingId],
+  );
   return {
     held: true,
     start: existing.startAt.toISOString(),
     end: existing.endAt.toISOString(),
-    hosts: await hostsOf(em, request.bookingCalendarId),
+    hosts: hosts.map((h) => h.user_id),
     status: existing.status,
   };
 }

@@ -179,7 +179,7 @@ describe('booking races', () => {
 
   it('confirms a booking whose API died between the hold and telling its run, and ends a run never held', async () => {
     const { host, slug } = await hostAndCalendar();
-    const [start] = await slots(slug, 1);
+    const [start, laterStart] = await slots(slug, 2);
     const [calendar] = await platform.orm.em
       .fork()
       .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
@@ -216,9 +216,24 @@ describe('booking races', () => {
     );
     expect(confirmed).toMatchObject({ status: 'confirmed', invite: 'skipped' });
 
-    // Never held: the run finds nothing, ends, and holds nothing.
+    // Never held: a hold begun after its window is refused, and the run finds nothing and ends.
     const lostId = randomUUID();
     const lostRun = await startRun(lostId);
+    const late = await holdSlot(
+      platform.orm.em,
+      {
+        bookingId: lostId,
+        bookingCalendarId: calendar!.id,
+        oneTimeLinkId: null,
+        start: laterStart!,
+        attendee: attendee(2),
+        notes: null,
+        manageTokenHash: `hash-${lostId}`,
+      },
+      new Date(),
+      { startBy: Date.now() - 1 },
+    );
+    expect(late).toMatchObject({ held: false, code: 'slot_unavailable' });
     await lostRun.result();
     expect(await lostRun.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
     const [rows] = await platform.orm.em
