@@ -23,6 +23,15 @@ export function sealCredentials(
   return encryptJson(config.encryptionKey, credentials, credentialsAad(connectionId));
 }
 
+/** The stored credentials of a connection, decrypted (sealCredentials' inverse). */
+export function unsealCredentials<T = Record<string, unknown>>(
+  config: Config,
+  connectionId: string,
+  sealed: Uint8Array,
+): T {
+  return decryptJson<T>(config.encryptionKey, Buffer.from(sealed), credentialsAad(connectionId));
+}
+
 export function openProvider(config: Config, parts: ProviderConnection): CalendarProvider {
   return providerModule(parts.provider).create(parts, providerContext(config));
 }
@@ -35,11 +44,7 @@ export async function openStoredProvider(em: EntityManager, config: Config, conn
     { populate: ['credentials'] },
   );
   if (!connection.credentials) throw new Error(`Connection ${connectionId} has no credentials`);
-  const credentials = decryptJson<Record<string, unknown>>(
-    config.encryptionKey,
-    Buffer.from(connection.credentials),
-    credentialsAad(connectionId),
-  );
+  const credentials = unsealCredentials(config, connectionId, connection.credentials);
   const oauth = providerModule(connection.provider).oauth;
   return {
     connection,

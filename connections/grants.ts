@@ -10,11 +10,10 @@ import { pgArray } from '../db/sql.ts';
 import type { ProviderKind } from '../domain/connection.ts';
 import { REMOVAL_STATUSES } from '../domain/connection-status.ts';
 import type { Config } from '../platform/config.ts';
-import { decryptJson } from '../platform/crypto.ts';
 import { CredentialsRejectedError } from '../providers/errors.ts';
 import type { GrantAccess, OAuthClientSettings, OAuthCredentials, OAuthModule } from '../providers/oauth.ts';
 import { providerModule } from '../providers/registry.ts';
-import { credentialsAad, sealCredentials } from './credentials.ts';
+import { sealCredentials, unsealCredentials } from './credentials.ts';
 
 /** A token closer than this to its expiry is refreshed before use (a long page fetch must not outlive it). */
 const FRESHNESS_MARGIN_MS = 5 * 60_000;
@@ -58,11 +57,7 @@ export function storedGrant(
         [connection.id, pgArray(REMOVAL_STATUSES)],
       );
       if (!row?.credentials) throw new CredentialsRejectedError('The connection no longer holds a grant');
-      const stored = decryptJson<OAuthCredentials>(
-        config.encryptionKey,
-        Buffer.from(row.credentials),
-        credentialsAad(connection.id),
-      );
+      const stored = unsealCredentials<OAuthCredentials>(config, connection.id, row.credentials);
       // Another caller (here or in another process) refreshed while we waited for the lock.
       if (stored.accessToken !== rejected && isFresh(stored)) return stored;
       const next = await module.refresh(oauthSettings(config, module, connection.provider), stored);

@@ -30,7 +30,7 @@ import { reconnectSignal, removeSignal } from '../workflows/connection.ts';
 import { connectionWorkflowId } from '../workflows/ids.ts';
 import { recordCalendarListing } from './calendars.ts';
 import { alreadyLinked, type ConnectionCommandContext, type ConnectRequest } from './commands.ts';
-import { credentialsAad, sealCredentials } from './credentials.ts';
+import { sealCredentials, unsealCredentials } from './credentials.ts';
 import { withGrantLock } from './grants.ts';
 import { type ConnectionRun, signalConnectionRun, startConnectionRun } from './runs.ts';
 import { changeConnectionStatus } from './status.ts';
@@ -337,11 +337,7 @@ async function refreshStoredGrant(
         [connection.id],
       );
       if (!row?.credentials) return false;
-      const stored = decryptJson<OAuthCredentials>(
-        config.encryptionKey,
-        Buffer.from(row.credentials),
-        credentialsAad(connection.id),
-      );
+      const stored = unsealCredentials<OAuthCredentials>(config, connection.id, row.credentials);
       const next = await module.refresh(settings, stored);
       await tx.execute(
         'update calendar_connections set credentials = ?, credentials_version = credentials_version + 1, updated_at = now() where id = ?',

@@ -14,10 +14,9 @@ import { pgArray } from '../db/sql.ts';
 import type { ProviderKind } from '../domain/connection.ts';
 import type { ConnectionStatus } from '../domain/connection-status.ts';
 import type { Config } from '../platform/config.ts';
-import { decryptJson } from '../platform/crypto.ts';
 import type { SyncCursor } from '../providers/contract.ts';
 import { providerModule } from '../providers/registry.ts';
-import { credentialsAad, openProvider } from './credentials.ts';
+import { openProvider, unsealCredentials } from './credentials.ts';
 import { importWindow } from './import-engine.ts';
 
 export type QuickPoll =
@@ -86,15 +85,10 @@ export async function pollUnchanged(
   // No calendar (yet) or one to import, purge or resume: the regular pass.
   if (!rows.every(current)) return CHANGED;
 
-  const credentials = decryptJson<Record<string, unknown>>(
-    config.encryptionKey,
-    Buffer.from(first.credentials),
-    credentialsAad(connectionId),
-  );
   const provider = openProvider(config, {
     provider: first.provider,
     serverUrl: first.server_url,
-    credentials,
+    credentials: unsealCredentials(config, connectionId, first.credentials),
   });
   if (!provider.unchangedSince) return CHANGED;
   const cursors: string[] = [];
