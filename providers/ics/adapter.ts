@@ -111,21 +111,11 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
 
     async unchangedSince({ calendar, window, cursor }): Promise<SyncCursor | null> {
       if (calendar.externalId !== FEED_CALENDAR_ID) return null;
-      const previous = cursor.phase === 'full' ? null : readCursor(cursor);
-      const listed = { start: window.start.toISOString(), end: window.end.toISOString() };
-      // The same rules as fetchChanges: a 304 only means "unchanged" for the window last listed.
-      if (!previous || previous.window?.start !== listed.start || previous.window.end !== listed.end) {
-        return null;
-      }
-      if (!previous.etag && !previous.lastModified) return null;
-      const result = await fetchFeed(previous);
+      const { previous, listed, conditional } = validatorsFor(cursor, window);
+      if (!conditional || (!conditional.etag && !conditional.lastModified)) return null;
+      const result = await fetchFeed(conditional);
       if (result.kind !== 'notModified') return null;
-      return cursorOf({
-        etag: result.etag ?? previous.etag,
-        lastModified: result.lastModified ?? previous.lastModified,
-        fetchedAt: new Date().toISOString(),
-        window: listed,
-      });
+      return cursorAfterNotModified(result, previous, listed, new Date().toISOString());
     },
 
     createEvent: readOnly,
@@ -137,13 +127,8 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
     if (input.calendar.externalId !== FEED_CALENDAR_ID) {
       throw new NotFoundError('This ICS connection has a single calendar and it is not the one asked for');
     }
-    // A cursor from a listing interrupted between pages carries no validator: fetch it all again.
-    const previous = input.cursor?.phase === 'full' ? null : readCursor(input.cursor);
-    const window = { start: input.window.start.toISOString(), end: input.window.end.toISOString() };
-    // Occurrences depend on the window as much as on the feed: a feed unchanged since a listing for
-    // another window still has to be expanded again, so ask for it unconditionally.
-    const sameWindow = previous?.window?.start === window.start && previous.window.end === window.end;
-    const result = await fetchFeed(previous && sameWindow ? previous : null);
+    const { previous, listed: window, conditional } = validatorsFor(input.cursor, input.window);
+    const result = await fetchFeed(conditional);
     const fetchedAt = new Date().toISOString();
 
     if (result.kind === 'notModified') {
@@ -152,12 +137,7 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
         upserts: [],
         unchanged: [...input.known.keys()],
         removed: [],
-        cursor: cursorOf({
-          etag: result.etag ?? previous?.etag ?? null,
-          lastModified: result.lastModified ?? previous?.lastModified ?? null,
-          fetchedAt,
-          window,
-        }),
+        cursor: cursorAfterNotModified(result, previous, window, fetchedAt),
         complete: true,
         notModified: true,
       };
@@ -298,6 +278,34 @@ function readCursor(cursor: SyncCursor | null): IcsCursor | null {
     fetchedAt: text(cursor.fetchedAt) ?? '',
     window: start && end ? { start, end } : null,
   };
+}
+
+/**
+ * The stored validators, and those a request may send for `window`. A cursor from a listing
+ * interrupted between pages carries none. Occurrences depend on the window as much as on the feed:
+ * a feed unchanged since a listing for another window still has to be expanded again, so it is
+ * asked for unconditionally (`conditional` null).
+ */
+function validatorsFor(cursor: SyncCursor | null, window: TimeWindow) {
+  const previous = cursor?.phase === 'full' ? null : readCursor(cursor);
+  const listed = { start: window.start.toISOString(), end: window.end.toISOString() };
+  const sameWindow = previous?.window?.start === listed.start && previous.window.end === listed.end;
+  return { previous, listed, conditional: previous && sameWindow ? previous : null };
+}
+
+/** The cursor after a 304: the validators the server sent again, else those it confirmed. */
+function cursorAfterNotModified(
+  result: { etag: string | null; lastModified: string | null },
+  previous: IcsCursor | null,
+  window: { start: string; end: string },
+  fetchedAt: string,
+): SyncCursor {
+  return cursorOf({
+    etag: result.etag ?? previous?.etag ?? null,
+    lastModified: result.lastModified ?? previous?.lastModified ?? null,
+    fetchedAt,
+    window,
+  });
 }
 
 function cursorOf(cursor: IcsCursor): SyncCursor {
