@@ -20,7 +20,7 @@
  * then counts in its CPU) with the span for bench/cpuprofile-summary.ts, `--worker-log FILE`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,13 +34,12 @@ import { freePort } from '../worker/local/ports.ts';
 import { startTemporalDevServer } from '../worker/local/temporal-dev-server.ts';
 import { repoRoot, resolveTemporalCli } from '../worker/local/tools.ts';
 import { buildWorkflowBundle } from '../worker/worker.ts';
-import { benchDatabase, round, threadCpuSeconds } from './support.ts';
+import { benchDatabase, benchEnv, processCpuSeconds, round, threadCpuSeconds } from './support.ts';
 
 const EVENTS_PER_FEED = 20;
 const DEFAULT_POLL_SECONDS = 900;
 const WEEK_SECONDS = 7 * 86_400;
 const HISTORY_SAMPLE = 20;
-const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface FleetOptions {
   connections?: number;
@@ -81,14 +80,13 @@ export async function benchIcsFleet({
     const bundlePath = path.join(dir, 'workflow-bundle.js');
     writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
     const env = {
-      NODE_ENV: 'test',
+      ...benchEnv({
+        dataDir: dir,
+        databaseUrl: db.config.DATABASE_URL as string,
+        temporalAddress: temporal.address,
+        taskQueue: 'fleet',
+      }),
       LOG_LEVEL: 'warn',
-      DATA_DIR: dir,
-      DATABASE_URL: db.config.DATABASE_URL as string,
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: 'fleet',
-      ADMIN_TOKEN: randomBytes(24).toString('hex'),
-      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       ICS_POLL_SECONDS: String(pollSeconds),
       WORKFLOW_BUNDLE_PATH: bundlePath,
     };
@@ -165,15 +163,15 @@ export async function benchIcsFleet({
     const sample = seeded.slice(0, HISTORY_SAMPLE).map((s) => client.workflow.getHandle(s.workflowId));
     const before = await Promise.all(sample.map(historyAndPasses));
     const feedRequestsBefore = feeds.requests.length;
-    const cpuBefore = { worker: cpuSeconds(workerPid), temporal: cpuSeconds(temporalPid) };
+    const cpuBefore = { worker: processCpuSeconds(workerPid), temporal: processCpuSeconds(temporalPid) };
     const threadsBefore = threadCpuSeconds(workerPid);
     const spanStartMicros = Number(process.hrtime.bigint() / 1000n);
     const spanStarted = performance.now();
     await new Promise((r) => setTimeout(r, Math.max(pollSeconds * 1000 * 1.25, 30_000)));
     const polls = feeds.requests.length - feedRequestsBefore;
     const cpu = {
-      worker: cpuSeconds(workerPid) - cpuBefore.worker,
-      temporal: cpuSeconds(temporalPid) - cpuBefore.temporal,
+      worker: processCpuSeconds(workerPid) - cpuBefore.worker,
+      temporal: processCpuSeconds(temporalPid) - cpuBefore.temporal,
     };
     const threadsAfter = threadCpuSeconds(workerPid);
     const spanEndMicros = Number(process.hrtime.bigint() / 1000n);
@@ -296,14 +294,6 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: () 
     if (Date.now() > deadline) throw new Error(what());
     await new Promise((r) => setTimeout(r, 1000));
   }
-}
-
-/** User + system CPU of a process so far (its threads included), from /proc. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces) start at field 3.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
 
 function memoryOf(pid: number): { rssKb: number; peakKb: number } {

@@ -83,15 +83,9 @@ export function cpuByProcess(database: string): Record<string, number> {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start at field 3.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const stat = statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
       const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      stats.set(pid, {
-        ppid: Number(fields[1]),
-        seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
-        command,
-      });
+      stats.set(pid, { ...stat, command });
     } catch {
       // The process ended while we looked.
     }
@@ -146,9 +140,7 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[-_]?\d+$/, '');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-      byName.set(name, (byName.get(name) ?? 0) + seconds);
+      byName.set(name, (byName.get(name) ?? 0) + statCpuSeconds(stat).seconds);
     } catch {
       // The thread ended meanwhile.
     }
@@ -185,5 +177,19 @@ export async function startNodeProcess(
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
+  };
+}
+
+/** User + system CPU of a process so far (its threads included), from /proc. */
+export const processCpuSeconds = (pid: number): number =>
+  statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
+
+/** A /proc stat line's parent pid and user + system CPU seconds. */
+function statCpuSeconds(stat: string): { ppid: number; seconds: number } {
+  // Fields after the command name (which may hold spaces) start at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    ppid: Number(fields[1]),
+    seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
   };
 }
