@@ -47,6 +47,22 @@ async function slots(slug: string, n: number) {
 
 const attendee = (i: number) => ({ name: `Customer ${i}`, email: `customer${i}@example.com` });
 
+/** What the API hands holdSlot for a booking of `start` (no one-time link unless given). */
+const holdRequest = (
+  bookingCalendarId: string,
+  bookingId: string,
+  start: string,
+  oneTimeLinkId: string | null = null,
+) => ({
+  bookingId,
+  bookingCalendarId,
+  oneTimeLinkId,
+  start,
+  attendee: attendee(1),
+  notes: null,
+  manageTokenHash: `hash-${bookingId}`,
+});
+
 describe('booking races', () => {
   it('gives one slot to exactly one of 100 simultaneous customers', async () => {
     const { host, slug } = await hostAndCalendar();
@@ -141,15 +157,8 @@ describe('booking races', () => {
     const [calendar] = await platform.orm.em
       .fork()
       .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
-    const request = (bookingId: string, at: string) => ({
-      bookingId,
-      bookingCalendarId: calendar!.id,
-      oneTimeLinkId: link.body.id as string,
-      start: at,
-      attendee: attendee(1),
-      notes: null,
-      manageTokenHash: `hash-${bookingId}`,
-    });
+    const request = (bookingId: string, at: string) =>
+      holdRequest(calendar!.id, bookingId, at, link.body.id as string);
     const bookingId = randomUUID();
     const first = await holdSlot(platform.orm.em, request(bookingId, start!), new Date());
     const retried = await holdSlot(platform.orm.em, request(bookingId, start!), new Date());
@@ -193,19 +202,7 @@ describe('booking races', () => {
     // Held, and the run never told: it reads the hold from the database and carries on.
     const heldId = randomUUID();
     const heldRun = await startRun(heldId);
-    const held = await holdSlot(
-      platform.orm.em,
-      {
-        bookingId: heldId,
-        bookingCalendarId: calendar!.id,
-        oneTimeLinkId: null,
-        start: start!,
-        attendee: attendee(1),
-        notes: null,
-        manageTokenHash: `hash-${heldId}`,
-      },
-      new Date(),
-    );
+    const held = await holdSlot(platform.orm.em, holdRequest(calendar!.id, heldId, start!), new Date());
     expect(held).toMatchObject({ held: true, start, hosts: [host.id] });
     const confirmed = await eventually(
       async () => {
@@ -219,20 +216,9 @@ describe('booking races', () => {
     // Never held: a hold begun after its window is refused, and the run finds nothing and ends.
     const lostId = randomUUID();
     const lostRun = await startRun(lostId);
-    const late = await holdSlot(
-      platform.orm.em,
-      {
-        bookingId: lostId,
-        bookingCalendarId: calendar!.id,
-        oneTimeLinkId: null,
-        start: laterStart!,
-        attendee: attendee(2),
-        notes: null,
-        manageTokenHash: `hash-${lostId}`,
-      },
-      new Date(),
-      { startBy: Date.now() - 1 },
-    );
+    const late = await holdSlot(platform.orm.em, holdRequest(calendar!.id, lostId, laterStart!), new Date(), {
+      startBy: Date.now() - 1,
+    });
     expect(late).toMatchObject({ held: false, code: 'slot_unavailable' });
     await lostRun.result();
     expect(await lostRun.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
