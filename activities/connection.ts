@@ -44,8 +44,9 @@ export interface ConnectionSnapshot {
   /** How often every calendar is re-listed in full (RECONCILE_HOURS). */
   reconcileSeconds: number;
   /**
-   * A poll first asks `pollUnchanged` (one quick local activity) and imports only when something
-   * changed (ICS feeds). Absent in snapshots recorded before it existed.
+   * The provider can tell "unchanged" cheaply (ICS feeds): the poll loop asks it and wakes the run
+   * only on a change (earlier runs asked it themselves, with `pollUnchanged`). Absent in snapshots
+   * recorded before it existed.
    */
   conditionalPoll?: boolean;
 }
@@ -169,8 +170,14 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
       return pollUnchanged(orm.em.fork(), config, connectionId);
     },
 
-    /** After a sync pass: `active` (or `importing` while a calendar is still waiting), lastSyncAt now. */
-    async finishSyncPass(connectionId: string): Promise<ConnectionStatus> {
+    /**
+     * After a sync pass: `active` (or `importing` while a calendar is still waiting), lastSyncAt now,
+     * and for a run whose polls the poll loop makes (connections/watched-polls.ts), the next one.
+     */
+    async finishSyncPass(
+      connectionId: string,
+      options: { nextPollSeconds?: number } = {},
+    ): Promise<ConnectionStatus> {
       // One transaction: a reader never sees the new lastSyncAt with the old status.
       return orm.em.fork().transactional(async (em) => {
         const [pending] = await em.execute<{ n: number }[]>(
@@ -179,8 +186,17 @@ export function createConnectionActivities({ orm, config }: ActivityDeps) {
           [connectionId],
         );
         await em.execute(
-          'update calendar_connections set last_sync_at = now() where id = ? and status <> all(?::text[])',
-          [connectionId, pgArray(REMOVAL_STATUSES)],
+          `update calendar_connections
+              set last_sync_at = now(),
+                  next_poll_at = coalesce(now() + make_interval(secs => ?::int), next_poll_at),
+                  poll_seconds = coalesce(?::int, poll_seconds)
+            where id = ? and status <> all(?::text[])`,
+          [
+            options.nextPollSeconds ?? null,
+            options.nextPollSeconds ?? null,
+            connectionId,
+            pgArray(REMOVAL_STATUSES),
+          ],
         );
         return changeConnectionStatus(em, connectionId, pending?.n ? 'importing' : 'active');
       });

@@ -161,7 +161,7 @@ export async function benchIcsFleet({
 
     // Steady state: every feed unchanged. Measure across at least one poll interval.
     const sample = seeded.slice(0, HISTORY_SAMPLE).map((s) => client.workflow.getHandle(s.workflowId));
-    const before = await Promise.all(sample.map(historyAndPasses));
+    const before = await Promise.all(sample.map(historyOf));
     const feedRequestsBefore = feeds.requests.length;
     const cpuBefore = { worker: processCpuSeconds(workerPid), temporal: processCpuSeconds(temporalPid) };
     const threadsBefore = threadCpuSeconds(workerPid);
@@ -183,16 +183,16 @@ export async function benchIcsFleet({
         .filter(([, seconds]) => seconds >= 0.05)
         .sort((a, b) => b[1] - a[1]),
     );
-    const after = await Promise.all(sample.map(historyAndPasses));
+    const after = await Promise.all(sample.map(historyOf));
     const notModified = feeds.requests
       .slice(feedRequestsBefore)
       .filter((r) => r.headers['if-none-match'] !== undefined).length;
 
-    const eventsPerPoll = median(
-      after.map((a, i) => {
-        const b = before[i] as { history: number; passes: number };
-        return a.passes > b.passes ? (a.history - b.history) / (a.passes - b.passes) : Number.NaN;
-      }),
+    // Polls per connection in the span, counted at the feed server (a watched poll fires no timer).
+    const pollsPerConnection = polls / connections;
+    const eventsPerPoll = round(
+      median(after.map((a, i) => (a.history - (before[i]?.history ?? 0)) / pollsPerConnection)),
+      2,
     );
     const historyAfterImport = median(before.map((b) => b.history));
     const pollsPerWeek = WEEK_SECONDS / DEFAULT_POLL_SECONDS;
@@ -223,7 +223,7 @@ export async function benchIcsFleet({
       goalWorkerRssMb: 300,
       postgresDatabaseMb: round(Number(size?.bytes ?? 0) / 1024 / 1024),
       historyEventsPerPoll: eventsPerPoll,
-      historyEventTypesPerPoll: eventTypesPerPoll(before, after),
+      historyEventTypesPerPoll: eventTypesPerPoll(before, after, pollsPerConnection),
       historyAfterFirstImport: historyAfterImport,
       pollsPerWeekAtDefaultInterval: pollsPerWeek,
       historyAfterWeekUncapped: historyAfterWeek,
@@ -250,8 +250,8 @@ export async function benchIcsFleet({
   }
 }
 
-/** History length and timers fired so far (one per poll), read from the server, not the busy worker. */
-async function historyAndPasses(handle: ReturnType<Client['workflow']['getHandle']>) {
+/** History length and its events by type, read from the server, not the busy worker. */
+async function historyOf(handle: ReturnType<Client['workflow']['getHandle']>) {
   const history = await handle.fetchHistory();
   const events = history.events ?? [];
   const types = new Map<string, number>();
@@ -263,15 +263,16 @@ async function historyAndPasses(handle: ReturnType<Client['workflow']['getHandle
         .replace(/EventAttributes$/, '') ?? String(e.eventType);
     types.set(type, (types.get(type) ?? 0) + 1);
   }
-  return { history: events.length, passes: events.filter((e) => e.timerFiredEventAttributes).length, types };
+  return { history: events.length, types };
 }
 
 /** Which events a poll adds, on average over the sampled runs (e.g. timeouts show up here). */
 function eventTypesPerPoll(
-  before: Awaited<ReturnType<typeof historyAndPasses>>[],
-  after: Awaited<ReturnType<typeof historyAndPasses>>[],
+  before: Awaited<ReturnType<typeof historyOf>>[],
+  after: Awaited<ReturnType<typeof historyOf>>[],
+  pollsPerConnection: number,
 ): Record<string, number> {
-  const passes = after.reduce((n, a, i) => n + a.passes - (before[i]?.passes ?? 0), 0);
+  const polls = after.length * pollsPerConnection;
   const added = new Map<string, number>();
   after.forEach((a, i) => {
     for (const [type, n] of a.types) {
@@ -279,7 +280,7 @@ function eventTypesPerPoll(
     }
   });
   return Object.fromEntries(
-    [...added].filter(([, n]) => n > 0).map(([type, n]) => [type, round(n / Math.max(passes, 1), 2)]),
+    [...added].filter(([, n]) => n > 0).map(([type, n]) => [type, round(n / Math.max(polls, 1), 2)]),
   );
 }
 

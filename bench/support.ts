@@ -3,47 +3,25 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { createOrm, migrateUp, type Orm } from '../db/orm.ts';
 import { type Config, loadConfig } from '../platform/config.ts';
+import { type ScratchDatabase, scratchDatabase } from '../test/support/scratch-database.ts';
 import { checkDatabase } from '../worker/local/postgres.ts';
 
-export async function benchDatabase(): Promise<{
-  orm: Orm;
-  config: Config;
-  /** The database's name (PostgreSQL backends serving it carry it in their title). */
-  name: string;
-  drop(): Promise<void>;
-}> {
+export async function benchDatabase(): Promise<ScratchDatabase & { config: Config }> {
   const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const problem = await checkDatabase(server);
   if (problem) throw new Error(`${problem} (set DATABASE_URL to a PostgreSQL server for benchmarks)`);
-  const name = `calbridge_bench_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const url = Object.assign(new URL(server), { pathname: `/${name}` }).toString();
+  const db = await scratchDatabase(server, 'calbridge_bench');
   const config = loadConfig(
     {
       NODE_ENV: 'test',
-      DATABASE_URL: url,
+      DATABASE_URL: db.url,
       ADMIN_TOKEN: randomBytes(24).toString('hex'),
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     },
     { generateSecrets: false },
   );
-  const orm = await createOrm({ databaseUrl: url });
-  await migrateUp(orm);
-  return {
-    orm,
-    config,
-    name,
-    async drop() {
-      await orm.close();
-      await admin.query(`drop database ${name} with (force)`);
-      await admin.end();
-    },
-  };
+  return { ...db, config };
 }
 
 /**

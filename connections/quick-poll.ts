@@ -49,11 +49,17 @@ interface Row {
 
 const CHANGED = { unchanged: false } as const;
 
+export interface QuickPollOptions {
+  now?: Date;
+  /** A watched poll (connections/watched-polls.ts): when unchanged, the next poll is due this much later. */
+  nextPollSeconds?: number;
+}
+
 export async function pollUnchanged(
   em: EntityManager,
   config: Config,
   connectionId: string,
-  now = new Date(),
+  { now = new Date(), nextPollSeconds }: QuickPollOptions = {},
 ): Promise<QuickPoll> {
   // The calendars are the pass's sync targets (activities/connection.ts listSyncTargets).
   const rows = await em.execute<Row[]>(
@@ -113,7 +119,9 @@ export async function pollUnchanged(
   // (a removal, a parked credential) meanwhile, in which case nothing is written.
   const [written] = await em.execute<{ status: ConnectionStatus }[]>(
     `with connection as (
-       update calendar_connections set last_sync_at = now()
+       update calendar_connections
+          set last_sync_at = now(),
+              next_poll_at = coalesce(now() + make_interval(secs => ?::int), next_poll_at)
         where id = ? and status = 'active' and status_reason is null
        returning id, status
      ), calendars as (
@@ -122,7 +130,7 @@ export async function pollUnchanged(
         where pc.id = v.id and pc.connection_id = connection.id and pc.import_status = 'ready'
      )
      select status from connection`,
-    [connectionId, pgArray(rows.map((r) => r.calendar_id)), pgArray(cursors)],
+    [nextPollSeconds ?? null, connectionId, pgArray(rows.map((r) => r.calendar_id)), pgArray(cursors)],
   );
   if (!written) return CHANGED;
   return {

@@ -72,6 +72,8 @@ export const configSchema = z
     SYNC_WINDOW_FUTURE_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     CALDAV_POLL_SECONDS: seconds.default(300),
     ICS_POLL_SECONDS: seconds.default(900),
+    // Feeds the worker's poll loop asks at once (connections/watched-polls.ts).
+    POLL_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
     PROVIDER_TIMEOUT_SECONDS: seconds.max(120).default(15),
     SYNC_HEARTBEAT_SECONDS: seconds.max(600).default(30),
     WORKFLOW_HISTORY_LIMIT: z.coerce.number().int().min(20).max(50_000).default(5000),

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   }
   const orm = await createOrm({ databaseUrl: config.DATABASE_URL });
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, mailDir: path.join(config.dataDir, 'mail') });
-  const { worker, connection } = await createWorker({
+  const { worker, connection, run } = await createWorker({
     deps: { orm, config, mailer, logger },
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
   process.send?.({ ready: true });
-  await worker.run();
+  await run();
   await connection.close();
   mailer.close();
   await orm.close();

@@ -1,5 +1,9 @@
-/** Builds the Temporal worker: the workflow bundle (built once) and the activities over their deps. */
+/**
+ * Builds the Temporal worker: the workflow bundle (built once) and the activities over their deps,
+ * with the poll loop of watched feeds (connections/watched-polls.ts) that runs beside it.
+ */
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import {
   bundleWorkflowCode,
   NativeConnection,
@@ -10,6 +14,7 @@ import {
 } from '@temporalio/worker';
 import type { ActivityDeps } from '../activities/deps.ts';
 import { createActivities } from '../activities/index.ts';
+import { startPollLoop } from '../connections/watched-polls.ts';
 import type { Logger } from '../platform/logger.ts';
 import { coreLogFilter, sdkLogger } from './sdk-logger.ts';
 
@@ -62,5 +67,15 @@ export async function createWorker(options: WorkerOptions) {
     maxCachedWorkflows: options.deps.config.WORKER_MAX_CACHED_WORKFLOWS,
     shutdownGraceTime: '5 seconds',
   });
-  return { worker, connection };
+  /** Runs the worker and, beside it, the poll loop of watched feeds, until `worker.shutdown()`. */
+  const run = async () => {
+    const temporal = new Client({ connection, namespace: options.namespace });
+    const polls = startPollLoop({ ...options.deps, temporal });
+    try {
+      await worker.run();
+    } finally {
+      await polls.stop();
+    }
+  };
+  return { worker, connection, run };
 }

@@ -2,8 +2,9 @@
  * connection/<connectionId>: the life of one linked calendar account.
  *
  *   discover calendars → await the user's selection (Save) → import each selected calendar →
- *   incremental loop, woken by the poll timer, "sync now", a new selection, settings, a reconnect
- *   or removal → on removal, delete everything imported and end.
+ *   incremental loop, woken by the poll timer (or, for ICS feeds, by the worker's poll loop when the
+ *   feed changed), "sync now", a new selection, settings, a reconnect or removal → on removal,
+ *   delete everything imported and end.
  *
  * Credentials rejected by the provider park the connection in `needs_reauth` (one e-mail to the
  * owner) until `reconnect`; nothing is retried against a dead credential. No secret ever enters
@@ -139,6 +140,11 @@ const lean = () => patched('lean-sync-pass');
 const pushAndReconcile = () => patched('push-and-reconcile');
 /** Later still: a poll of a provider that can tell "unchanged" cheaply (ICS) asks that first. */
 const conditionalPolls = () => patched('conditional-poll');
+/**
+ * Then the worker's poll loop (connections/watched-polls.ts) took those polls over: the run sleeps
+ * until a change wakes it (`providerChanged`) or its next reconciliation is due.
+ */
+const watchedPolls = () => patched('watched-polls');
 
 /** How long a new OAuth link waits for the user's consent before it is dropped. */
 const AUTHORIZATION_WAIT = '1 hour';
@@ -217,6 +223,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
 
   // Decided once per run, from its recorded snapshot (runs recorded before it existed have no flag).
   const conditionalPoll = snapshot.conditionalPoll === true && conditionalPolls();
+  const watched = conditionalPoll && watchedPolls();
 
   const provider = proxyActivities<Activities>({
     startToCloseTimeout: '10 minutes',
@@ -285,7 +292,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
   /** The next poll, reconciliation or channel renewal, whichever comes first. */
   const nextWakeMs = () => {
     const now = Date.now();
-    const waits = [snapshot.pollSeconds * 1000];
+    const waits = [watched ? reconcileMs : snapshot.pollSeconds * 1000];
     if (carried.lastReconciledAt !== undefined) waits.push(carried.lastReconciledAt + reconcileMs - now);
     if (state.push?.renewAt) waits.push(Date.parse(state.push.renewAt) - now);
     return Math.max(1000, Math.min(...waits));
@@ -355,7 +362,7 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     let unchangedStatus: ConnectionStatus | null = null;
     try {
       pass = await scope.run(async () => {
-        if (conditionalPoll && !reconcile) {
+        if (conditionalPoll && !watched && !reconcile) {
           const quick = await pollUnchanged(connectionId);
           if (quick.unchanged) {
             unchangedStatus = quick.status;
@@ -384,7 +391,11 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     }
     if (reconcile || carried.lastReconciledAt === undefined) carried.lastReconciledAt = Date.now();
     // An unchanged poll already recorded itself.
-    state.status = unchangedStatus ?? (await quickDb().finishSyncPass(connectionId));
+    state.status =
+      unchangedStatus ??
+      (await (watched
+        ? localDb.finishSyncPass(connectionId, { nextPollSeconds: snapshot.pollSeconds })
+        : quickDb().finishSyncPass(connectionId)));
     publishStatus();
     if (snapshot.push && pushAndReconcile()) await maintainPush();
 

@@ -26,6 +26,10 @@ export const CalendarConnection = defineEntity({
     credentialsVersion: p.integer().default(1),
     workflowId: p.string(),
     lastSyncAt: p.datetime().nullable(),
+    /** When the poll loop next asks the provider (watched polls only; null when the run polls itself). */
+    nextPollAt: p.datetime().nullable(),
+    /** The interval of those polls, as the connection's run was started with it. */
+    pollSeconds: p.integer().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

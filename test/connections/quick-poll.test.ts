@@ -91,7 +91,9 @@ describe('quick poll', () => {
     expect(before.events).toBeGreaterThan(0);
     feeds.requests.length = 0;
 
-    const polled = await pollUnchanged(orm.em.fork(), config, connectionId, new Date(now.getTime() + 1000));
+    const polled = await pollUnchanged(orm.em.fork(), config, connectionId, {
+      now: new Date(now.getTime() + 1000),
+    });
 
     expect(polled).toEqual({
       unchanged: true,
@@ -122,7 +124,7 @@ describe('quick poll', () => {
     feeds.setFeed('/quick-changed.ics', generateIcsFeed(6, { start: now, seed: 8 }));
     const before = await state(connectionId, calendarId);
 
-    expect(await pollUnchanged(orm.em.fork(), config, connectionId, now)).toEqual({ unchanged: false });
+    expect(await pollUnchanged(orm.em.fork(), config, connectionId, { now })).toEqual({ unchanged: false });
     expect(await state(connectionId, calendarId)).toEqual(before);
 
     const regular = await syncCalendar(orm.em, config, calendarId, { now });
@@ -137,14 +139,16 @@ describe('quick poll', () => {
 
     // The next day: a 304 would only mean "unchanged" for yesterday's window.
     const tomorrow = new Date(now.getTime() + DAY);
-    expect(await pollUnchanged(orm.em.fork(), config, connectionId, tomorrow)).toEqual({ unchanged: false });
+    expect(await pollUnchanged(orm.em.fork(), config, connectionId, { now: tomorrow })).toEqual({
+      unchanged: false,
+    });
 
     const em = orm.em.fork();
     await em.execute(
       "update calendar_connections set status = 'error', status_reason = 'unreachable' where id = ?",
       [connectionId],
     );
-    expect(await pollUnchanged(orm.em.fork(), config, connectionId, now)).toEqual({ unchanged: false });
+    expect(await pollUnchanged(orm.em.fork(), config, connectionId, { now })).toEqual({ unchanged: false });
     await em.execute("update calendar_connections set status = 'active', status_reason = null where id = ?", [
       connectionId,
     ]);
@@ -152,7 +156,7 @@ describe('quick poll', () => {
     await em.execute('update provider_calendars set import_for_availability = false where id = ?', [
       calendarId,
     ]);
-    expect(await pollUnchanged(orm.em.fork(), config, connectionId, now)).toEqual({ unchanged: false });
+    expect(await pollUnchanged(orm.em.fork(), config, connectionId, { now })).toEqual({ unchanged: false });
 
     expect(requestsTo('/quick-refused.ics')).toHaveLength(0);
     expect(await state(connectionId, calendarId)).toEqual(before);

@@ -105,7 +105,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     });
     worker = created.worker;
     closeWorkerConnection = () => created.connection.close();
-    workerDone = worker.run();
+    workerDone = created.run();
   }
   const api = await startApi({
     config,

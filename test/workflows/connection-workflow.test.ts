@@ -16,6 +16,8 @@ import { asFeed, calendarScenario } from '../support/calendar-scenario.ts';
 import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
 
 const historiesDir = path.join(import.meta.dirname, 'histories');
+/** The current shape of a run, which `RECORD_HISTORIES=1` records; older shapes stay and must replay. */
+const CURRENT = 'ics-link-save-sync-remove-watched.json';
 let platform: Platform;
 let feeds: IcsServer;
 
@@ -121,10 +123,7 @@ describe('connection workflow', () => {
     await handle.result();
     const history = await handle.fetchHistory();
     if (process.env.RECORD_HISTORIES) {
-      writeFileSync(
-        path.join(historiesDir, 'ics-link-save-sync-remove-conditional.json'),
-        historyToJSON(history),
-      );
+      writeFileSync(path.join(historiesDir, CURRENT), historyToJSON(history));
     }
 
     const recorded = readdirSync(historiesDir)
