@@ -9,6 +9,8 @@ export async function withHeartbeat<T>(
   work: (signal: AbortSignal, beat: (details?: unknown) => void) => Promise<T>,
 ): Promise<T> {
   const ctx = Context.current();
+  // A local activity has no heartbeats: the workflow task that runs it times out instead.
+  if (ctx.info.isLocal) return work(ctx.cancellationSignal, () => {});
   const every = Math.min(5000, Math.max(250, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
   const timer = setInterval(() => ctx.heartbeat(), every);
   try {

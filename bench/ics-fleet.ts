@@ -220,6 +220,9 @@ export async function benchIcsFleet({
       temporalServerCpuSecondsPerPollCycle: perCycle(cpu.temporal),
       workerRssMb: round(memory.rssKb / 1024),
       workerPeakRssMb: round(memory.peakKb / 1024),
+      /** Of the RSS: the process's own memory (heaps, caches), and mapped files (node, native modules). */
+      workerRssAnonMb: round(memory.anonKb / 1024),
+      workerRssFileMb: round(memory.fileKb / 1024),
       goalWorkerRssMb: 300,
       postgresDatabaseMb: round(Number(size?.bytes ?? 0) / 1024 / 1024),
       historyEventsPerPoll: eventsPerPoll,
@@ -297,10 +300,10 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, what: () 
   }
 }
 
-function memoryOf(pid: number): { rssKb: number; peakKb: number } {
+function memoryOf(pid: number): { rssKb: number; peakKb: number; anonKb: number; fileKb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0);
-  return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM') };
+  return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM'), anonKb: kb('RssAnon'), fileKb: kb('RssFile') };
 }
 
 function median(values: number[]): number {

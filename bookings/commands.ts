@@ -12,10 +12,10 @@ import { AppError, notFound, validationFailed } from '../domain/errors.ts';
 import type { Config } from '../platform/config.ts';
 import { bookingWorkflowId } from '../workflows/ids.ts';
 import { hostsOf } from './booking-calendars.ts';
-import { HOLD_START_WINDOW_MS, holdSlot } from './hold.ts';
+import { holdSlot } from './hold.ts';
 import { overallInviteStatus } from './invites.ts';
 import { isManageToken, manageTokenHash, manageUrl } from './manage-tokens.ts';
-import { cancelRun, reportHold, rescheduleRun, startBookingRun } from './runs.ts';
+import { cancelRun, rescheduleRun, startBookingRun } from './runs.ts';
 import { slotUnavailable } from './slots.ts';
 
 export interface BookingContext {
@@ -63,11 +63,9 @@ export async function requestBooking(
   if (beyondHorizon(calendar, request.start, now)) throw slotUnavailable();
   const bookingId = randomUUID();
   const [operatorHost] = await hostsOf(ctx.em, calendar.id);
-  // The run first (no hold without its run), then the hold in this request (the commit point: 201
-  // or the refusal), then the run is told; the booking's data never enters its history.
-  // Measured before the start, so the window never outlasts what the run allows for.
-  const startBy = Date.now() + HOLD_START_WINDOW_MS;
-  await startBookingRun(ctx.temporal, ctx.config, operatorHost ?? '', bookingId);
+  // One transaction, under the booking's lock: the run starts (no hold without its run), then the
+  // hold (the commit point: 201 or the refusal). The run reads the outcome once the lock is free;
+  // the booking's data never enters its history.
   const outcome = await holdSlot(
     ctx.em,
     {
@@ -80,9 +78,8 @@ export async function requestBooking(
       manageTokenHash: manageTokenHash(ctx.config.encryptionKey, bookingId),
     },
     now,
-    { startBy },
+    { whileLocked: () => startBookingRun(ctx.temporal, ctx.config, operatorHost ?? '', bookingId) },
   );
-  await reportHold(ctx.temporal, bookingId, outcome);
   if (!outcome.held) throw new AppError(REFUSAL_STATUS[outcome.code], outcome.code, outcome.message);
   // A fresh hold's answer says all the view needs: no second look at what was just written.
   if (outcome.status && outcome.status !== 'held') return bookingView(ctx, bookingId);

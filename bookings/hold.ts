@@ -42,13 +42,14 @@ export async function holdSlot(
   rootEm: EntityManager,
   request: HoldRequest,
   now: Date,
-  options: { startBy?: number } = {},
+  options: { whileLocked?: () => Promise<void> } = {},
 ): Promise<HoldOutcome> {
   try {
     return await rootEm.fork().transactional(async (em) => {
       await beginBoundedHold(em, request.bookingId);
-      // Past `startBy` the booking's run may already have concluded there is no hold (settleHold).
-      if (options.startBy !== undefined && Date.now() > options.startBy) throw slotUnavailable();
+      // The booking's run starts here (bookings/commands.ts): its first step, settleHold, waits for
+      // this transaction to end, so it reads the hold's outcome as committed, or nothing.
+      await options.whileLocked?.();
       const calendar = await em.findOne(BookingCalendar, { id: request.bookingCalendarId });
       if (!calendar) throw new AppError(404, 'not_found', 'Booking calendar not found.');
       if (request.oneTimeLinkId) await consumeLink(em, request.oneTimeLinkId, calendar.id);
@@ -114,8 +115,8 @@ const REFUSALS = ['slot_unavailable', 'link_used', 'link_revoked', 'not_found'];
 
 /**
  * A hold's transaction is short and bounded: it takes the booking's lock first, and no statement
- * or pause inside it may last long (so a hold either commits within HOLD_TRANSACTION_BOUND_MS of
- * its start, or not at all). settleHold relies on both.
+ * or pause inside it (the run's start among them) may last long, so the run's settleHold, which
+ * waits for that lock, never waits long either.
  */
 async function beginBoundedHold(em: EntityManager, bookingId: string): Promise<void> {
   await em.execute(`set local statement_timeout = '${HOLD_STATEMENT_TIMEOUT_MS}ms'`);
@@ -128,17 +129,13 @@ const lockBooking = (em: EntityManager, bookingId: string) =>
   em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`booking-hold:${bookingId}`]);
 
 const HOLD_STATEMENT_TIMEOUT_MS = 5_000;
-/** The hold's transaction runs fewer than 10 statements, each and each pause between them bounded. */
-export const HOLD_TRANSACTION_BOUND_MS = 10 * 2 * HOLD_STATEMENT_TIMEOUT_MS;
-
-/** How long after its run started the API may still begin a booking's hold (holdSlot's `startBy`). */
-export const HOLD_START_WINDOW_MS = 30_000;
 
 /**
- * What became of a booking's hold whose outcome never reached its run (the API died between the
- * hold and telling the run). Waits for a hold transaction still in flight (the booking's lock),
- * then reads: the appointment is there (held), or it is not and never will be — its run only asks
- * once no hold may start any more (HOLD_START_WINDOW_MS) and any started one has ended.
+ * What became of a booking's hold, as its run reads it. The API starts the run inside the hold's
+ * transaction, under the booking's lock (holdSlot's `whileLocked`): waiting for that lock means
+ * waiting for the hold to commit or roll back, so what is read here is final: the appointment is
+ * there (held), or it is not and never will be. (Runs started by earlier APIs, which held after
+ * the start and then signalled, ask only once no such hold could still begin.)
  */
 export async function settleHold(rootEm: EntityManager, bookingId: string): Promise<HoldOutcome> {
   return rootEm.fork().transactional(async (em) => {

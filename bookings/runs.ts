@@ -1,27 +1,21 @@
 /**
- * The booking's run in Temporal: `booking/<id>`, started just before the API holds the slot, so no
- * hold exists without its run, and told the hold's outcome by a signal.
+ * The booking's run in Temporal: `booking/<id>`, started by the API inside the hold's transaction
+ * (bookings/commands.ts), so no hold exists without its run, and the run reads the hold's outcome
+ * once that transaction has ended (settleHold).
  */
 
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../platform/config.ts';
-import {
-  bookingWorkflow,
-  cancelUpdate,
-  heldSignal,
-  rescheduleUpdate,
-  retryInvitesSignal,
-} from '../workflows/booking.ts';
+import { bookingWorkflow, cancelUpdate, rescheduleUpdate, retryInvitesSignal } from '../workflows/booking.ts';
 import { bookingWorkflowId } from '../workflows/ids.ts';
 import { CalbridgeStatus, CalbridgeUser } from '../workflows/search-attributes.ts';
 import type { RescheduleOutcome } from './changes.ts';
-import { HOLD_START_WINDOW_MS, HOLD_TRANSACTION_BOUND_MS, type HoldOutcome } from './hold.ts';
 
 /**
- * Starts the booking's run, before the API holds the slot (bookings/commands.ts): so no hold ever
- * exists without its run. The run is searchable from its first event: by status, and by `host`
- * (the calendar's first host) as CalbridgeUser.
+ * Starts the booking's run while the API holds the booking's lock (holdSlot's `whileLocked`). The
+ * run is searchable from its first event: by status, and by `host` (the calendar's first host) as
+ * CalbridgeUser.
  */
 export async function startBookingRun(
   temporal: Client,
@@ -32,24 +26,13 @@ export async function startBookingRun(
   await temporal.workflow.start(bookingWorkflow, {
     workflowId: bookingWorkflowId(bookingId),
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    args: [{ bookingId, holdWaitMs: HOLD_START_WINDOW_MS + HOLD_TRANSACTION_BOUND_MS }],
+    args: [{ bookingId, heldUnderLock: true }],
     workflowIdConflictPolicy: 'FAIL',
     typedSearchAttributes: [
       { key: CalbridgeStatus, value: 'held' },
       { key: CalbridgeUser, value: host },
     ],
   });
-}
-
-/**
- * Tells the run how its hold went. Best effort: a run that is not told finds out from the
- * database once no hold can commit any more (settleHold).
- */
-export async function reportHold(temporal: Client, bookingId: string, outcome: HoldOutcome): Promise<void> {
-  await temporal.workflow
-    .getHandle(bookingWorkflowId(bookingId))
-    .signal(heldSignal, outcome)
-    .catch(() => {});
 }
 
 export function rescheduleRun(

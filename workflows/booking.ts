@@ -1,10 +1,11 @@
 /**
  * booking/<bookingId>: the life of one booking.
  *
- *   held (the API starts this run, holds the slot in its own transaction, answers the customer and
- *   signals the outcome; not told in time, the run reads it from the database) → invite in each
- *   host's primary calendar → e-mails → confirmed → reschedule / cancel (updates) until the
- *   appointment is over → done. Runs started by earlier APIs hold through the `hold` update.
+ *   held (the API starts this run inside the transaction that holds the slot, and answers the
+ *   customer; the run reads the outcome once that transaction has ended) → invite in each host's
+ *   primary calendar → e-mails → confirmed (all in one workflow task) → reschedule / cancel
+ *   (updates) until the appointment is over → done. Runs started by earlier APIs were told the
+ *   outcome by a signal, or held through the `hold` update.
  *
  * The hold is the commit point: a refused hold ends the run with nothing held; everything after it
  * is retried durably. An invite whose calendar needs reconnecting stays `pending` and is tried
@@ -33,7 +34,7 @@ import { PROVIDER_RETRY_MAX_INTERVAL_MS } from '../domain/sync.ts';
 import { deliverInBackground, deliverQueued, sendInBackground } from './email.ts';
 import { CalbridgeStatus, CalbridgeUser } from './search-attributes.ts';
 
-/** How the API's hold of the slot went (current runs; the API holds right after starting the run). */
+/** How the API's hold of the slot went (runs of earlier APIs, which held right after the start). */
 export const heldSignal = defineSignal<[HoldOutcome]>('held');
 /** Hold the slot: sent together with the start of the run (update-with-start; earlier APIs). */
 export const holdUpdate = defineUpdate<HoldOutcome, [HoldRequest]>('hold');
@@ -81,16 +82,26 @@ const db = proxyActivities<Activities>({
 });
 
 /** Writing to the host's calendar: provider failures are retried; a dead credential waits (see below). */
+const providerRetry = {
+  initialInterval: '2 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: PROVIDER_RETRY_MAX_INTERVAL_MS,
+  maximumAttempts: 8,
+};
+/**
+ * Current runs write invites in a local activity, so hold → invite → e-mails → confirmed is one
+ * workflow task. A worker that dies mid-write lets that task time out and another worker writes
+ * again: the invite's identity is deterministic, so a second write replaces, never duplicates.
+ */
+const providerNow = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: providerRetry,
+});
+/** Earlier runs: a regular activity, heartbeating so a worker that dies mid-write is noticed. */
 const provider = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  // A worker that dies mid-write is noticed within this, and the write is retried elsewhere.
   heartbeatTimeout: '15 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: PROVIDER_RETRY_MAX_INTERVAL_MS,
-    maximumAttempts: 8,
-  },
+  retry: providerRetry,
 });
 
 /** How often a pending invite (its calendar needs reconnecting) is tried again. */
@@ -102,23 +113,29 @@ const INVITE_RETRY_MS = 10 * 60_000;
  */
 const OUTBOX_NOTICES = 'booking-notices-through-outbox';
 /**
- * The current shape of a run, marked with this patch: searchable from its start (started with
- * CalbridgeStatus and CalbridgeUser, bookings/runs.ts; earlier runs published both again once
- * held), and a change's e-mails queued and sent in one local activity (earlier runs: two).
- * (Whether the API or the run holds the slot follows from the start's input, not from a marker.)
+ * Then: searchable from its start (started with CalbridgeStatus and CalbridgeUser, bookings/runs.ts;
+ * earlier runs published both again once held), and a change's e-mails queued and sent in one local
+ * activity (earlier runs: two). (How the run learns the hold's outcome follows from the start's
+ * input, not from a marker.)
  */
-const CURRENT_SHAPE = 'booking-searchable-start-one-step-mail';
+const SEARCHABLE_START = 'booking-searchable-start-one-step-mail';
+/** The current shape: the same, with invites written in a local activity (`providerNow`). */
+const CURRENT_SHAPE = 'booking-one-task';
 
 export async function bookingWorkflow(input: {
   bookingId: string;
-  /** How long the API may take to hold and report (absent: runs started with the `hold` update). */
+  /** The API started this run inside the hold's transaction (current APIs): settleHold reads the outcome. */
+  heldUnderLock?: boolean;
+  /** How long the API may take to hold and signal (earlier APIs; absent with the `hold` update too). */
   holdWaitMs?: number;
 }): Promise<void> {
   const { bookingId } = input;
   // The newest marker is asked first, so a new run records one marker (and so one
   // TemporalChangeVersion upsert), not one per shape it has outgrown.
-  const currentShape = patched(CURRENT_SHAPE);
-  const throughOutbox = currentShape || patched(OUTBOX_NOTICES);
+  const oneTask = patched(CURRENT_SHAPE);
+  const searchableStart = oneTask || patched(SEARCHABLE_START);
+  const throughOutbox = searchableStart || patched(OUTBOX_NOTICES);
+  const inviteWriter = oneTask ? providerNow : provider;
   const step = throughOutbox ? quick : db;
   const state: BookingWorkflowStatus = {
     bookingId,
@@ -167,12 +184,18 @@ export async function bookingWorkflow(input: {
     return { status: 'cancelled' };
   });
 
-  // The API holds right after the start and says how it went (heldSignal; earlier APIs sent the
-  // `hold` update with the start). Not told in time (the API died): the database says, once no
-  // hold can still commit. A start by hand with neither has nothing to hold.
-  const told = await condition(() => held !== null, input.holdWaitMs ?? '1 minute');
-  if (!told && input.holdWaitMs === undefined) return;
-  if (!told) held = quick.settleHold(bookingId);
+  if (input.heldUnderLock) {
+    // The API holds in the transaction that started this run: its outcome is in the database as
+    // soon as that transaction ends, and settleHold waits for it.
+    held = quick.settleHold(bookingId);
+  } else {
+    // Earlier APIs held right after the start and said how it went (heldSignal), or sent the `hold`
+    // update with the start. Not told in time (the API died): the database says, once no hold can
+    // still commit. A start by hand with neither has nothing to hold.
+    const told = await condition(() => held !== null, input.holdWaitMs ?? '1 minute');
+    if (!told && input.holdWaitMs === undefined) return;
+    if (!told) held = quick.settleHold(bookingId);
+  }
   const outcome = await held!;
   if (!outcome.held) {
     state.status = 'refused';
@@ -180,7 +203,7 @@ export async function bookingWorkflow(input: {
     return;
   }
   state.endsAt = outcome.end;
-  if (!currentShape) {
+  if (!searchableStart) {
     upsertSearchAttributes([{ key: CalbridgeUser, value: outcome.hosts[0] ?? '' }]);
     publish();
   } else if (!workflowInfo().typedSearchAttributes.get(CalbridgeUser)) {
@@ -191,7 +214,7 @@ export async function bookingWorkflow(input: {
   // Invite, e-mails, confirmed: a pending invite does not hold up the confirmation.
   state.phase = 'inviting';
   state.invite = await syncInvites();
-  if (currentShape) {
+  if (searchableStart) {
     const confirmed = await mail.confirmAndSendNotices(bookingId);
     state.status = confirmed.status;
     await deliverInBackground(confirmed.undelivered);
@@ -225,7 +248,7 @@ export async function bookingWorkflow(input: {
   /** A calendar that stays unreachable fails the invite, not the booking. */
   async function syncInvites() {
     try {
-      return await provider.syncInvites(bookingId);
+      return await inviteWriter.syncInvites(bookingId);
     } catch (error) {
       if (isCancellation(error)) throw error;
       await db.markInvitesFailed(bookingId, error instanceof Error ? error.message : String(error));
@@ -234,7 +257,7 @@ export async function bookingWorkflow(input: {
   }
 
   async function notify(kind: 'rescheduled' | 'cancelled') {
-    if (currentShape) await deliverInBackground(await mail.queueAndSendNotices(bookingId, kind));
+    if (searchableStart) await deliverInBackground(await mail.queueAndSendNotices(bookingId, kind));
     else if (throughOutbox) await deliverQueued(await quick.queueBookingNotices(bookingId, kind));
     else await sendInBackground(...(await db.composeBookingNotices(bookingId, kind)));
   }

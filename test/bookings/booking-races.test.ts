@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdSlot } from '../../bookings/hold.ts';
+import { startBookingRun } from '../../bookings/runs.ts';
 import { bookingWorkflow, statusQuery } from '../../workflows/booking.ts';
 import { bookingWorkflowId } from '../../workflows/ids.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
@@ -186,9 +187,54 @@ describe('booking races', () => {
     expect(rows).toEqual({ appointments: 2, holds: 1, invites: 1 });
   });
 
-  it('confirms a booking whose API died between the hold and telling its run, and ends a run never held', async () => {
+  it("a run started in the hold's transaction waits for it: confirms what committed, ends when it rolled back", async () => {
     const { host, slug } = await hostAndCalendar();
-    const [start, laterStart] = await slots(slug, 2);
+    const [start, otherStart] = await slots(slug, 2);
+    const [calendar] = await platform.orm.em
+      .fork()
+      .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
+    const startUnderLock = (bookingId: string, then: () => Promise<void>) => async () => {
+      await startBookingRun(platform.temporal, platform.config, host.id, bookingId);
+      await then();
+    };
+    const pause = () => new Promise<void>((r) => setTimeout(r, 1000));
+
+    // The hold commits a second after the start: the run, which began at once, reads it all the same.
+    const heldId = randomUUID();
+    const held = await holdSlot(platform.orm.em, holdRequest(calendar!.id, heldId, start!), new Date(), {
+      whileLocked: startUnderLock(heldId, pause),
+    });
+    expect(held).toMatchObject({ held: true, start, hosts: [host.id] });
+    const heldRun = platform.temporal.workflow.getHandle(bookingWorkflowId(heldId));
+    expect(
+      await eventually(async () => {
+        const state = await heldRun.query(statusQuery);
+        return state.phase === 'confirmed' ? state : null;
+      }),
+    ).toMatchObject({ status: 'confirmed', invite: 'skipped' });
+
+    // The API dies after the start, before its hold commits: the run finds nothing and ends.
+    const lostId = randomUUID();
+    await expect(
+      holdSlot(platform.orm.em, holdRequest(calendar!.id, lostId, otherStart!), new Date(), {
+        whileLocked: startUnderLock(lostId, async () => {
+          await pause();
+          throw new Error('the API died');
+        }),
+      }),
+    ).rejects.toThrow('the API died');
+    const lostRun = platform.temporal.workflow.getHandle(bookingWorkflowId(lostId));
+    await lostRun.result();
+    expect(await lostRun.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
+    const [rows] = await platform.orm.em
+      .fork()
+      .execute<{ n: number }[]>('select count(*)::int as n from appointments where id = ?', [lostId]);
+    expect(rows!.n).toBe(0);
+  });
+
+  it('runs of earlier APIs (told by a signal): confirms a booking whose API died before telling, ends one never held', async () => {
+    const { host, slug } = await hostAndCalendar();
+    const [start] = await slots(slug, 1);
     const [calendar] = await platform.orm.em
       .fork()
       .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
@@ -213,13 +259,9 @@ describe('booking races', () => {
     );
     expect(confirmed).toMatchObject({ status: 'confirmed', invite: 'skipped' });
 
-    // Never held: a hold begun after its window is refused, and the run finds nothing and ends.
+    // Never held (the API died before its hold): the run waits its window out, finds nothing, ends.
     const lostId = randomUUID();
     const lostRun = await startRun(lostId);
-    const late = await holdSlot(platform.orm.em, holdRequest(calendar!.id, lostId, laterStart!), new Date(), {
-      startBy: Date.now() - 1,
-    });
-    expect(late).toMatchObject({ held: false, code: 'slot_unavailable' });
     await lostRun.result();
     expect(await lostRun.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
     const [rows] = await platform.orm.em

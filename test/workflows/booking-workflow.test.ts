@@ -16,7 +16,7 @@ import { eventually, type Platform, startPlatform } from '../harness/platform.ts
 
 const historiesDir = path.join(import.meta.dirname, 'histories');
 /** The current shape; booking-hold-reschedule-cancel.json is from before e-mails went through the outbox. */
-const CURRENT = 'booking-searchable-start-one-step-mail.json';
+const CURRENT = 'booking-one-task.json';
 
 let platform: Platform;
 beforeAll(async () => {
