@@ -46,6 +46,34 @@ async function slots(slug: string, n: number) {
   return (res.body.slots as { start: string }[]).slice(0, n).map((s) => s.start);
 }
 
+type RunHandle = ReturnType<Platform['temporal']['workflow']['getHandle']>;
+
+async function calendarIdOf(slug: string): Promise<string> {
+  const [calendar] = await platform.orm.em
+    .fork()
+    .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
+  return calendar!.id;
+}
+
+/** The run gets to `confirmed` (no primary calendar here: the invite is skipped). */
+async function expectConfirmed(run: RunHandle): Promise<void> {
+  const confirmed = await eventually(async () => {
+    const state = await run.query(statusQuery);
+    return state.phase === 'confirmed' ? state : null;
+  });
+  expect(confirmed).toMatchObject({ status: 'confirmed', invite: 'skipped' });
+}
+
+/** The run ends refused, and nothing of the booking was written. */
+async function expectRefusedAndNothingHeld(run: RunHandle, bookingId: string): Promise<void> {
+  await run.result();
+  expect(await run.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
+  const [rows] = await platform.orm.em
+    .fork()
+    .execute<{ n: number }[]>('select count(*)::int as n from appointments where id = ?', [bookingId]);
+  expect(rows!.n).toBe(0);
+}
+
 const attendee = (i: number) => ({ name: `Customer ${i}`, email: `customer${i}@example.com` });
 
 /** What the API hands holdSlot for a booking of `start` (no one-time link unless given). */
@@ -190,9 +218,7 @@ describe('booking races', () => {
   it("a run started in the hold's transaction waits for it: confirms what committed, ends when it rolled back", async () => {
     const { host, slug } = await hostAndCalendar();
     const [start, otherStart] = await slots(slug, 2);
-    const [calendar] = await platform.orm.em
-      .fork()
-      .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
+    const calendarId = await calendarIdOf(slug);
     const startUnderLock = (bookingId: string, then: () => Promise<void>) => async () => {
       await startBookingRun(platform.temporal, platform.config, host.id, bookingId);
       await then();
@@ -201,43 +227,32 @@ describe('booking races', () => {
 
     // The hold commits a second after the start: the run, which began at once, reads it all the same.
     const heldId = randomUUID();
-    const held = await holdSlot(platform.orm.em, holdRequest(calendar!.id, heldId, start!), new Date(), {
+    const held = await holdSlot(platform.orm.em, holdRequest(calendarId, heldId, start!), new Date(), {
       whileLocked: startUnderLock(heldId, pause),
     });
     expect(held).toMatchObject({ held: true, start, hosts: [host.id] });
-    const heldRun = platform.temporal.workflow.getHandle(bookingWorkflowId(heldId));
-    expect(
-      await eventually(async () => {
-        const state = await heldRun.query(statusQuery);
-        return state.phase === 'confirmed' ? state : null;
-      }),
-    ).toMatchObject({ status: 'confirmed', invite: 'skipped' });
+    await expectConfirmed(platform.temporal.workflow.getHandle(bookingWorkflowId(heldId)));
 
     // The API dies after the start, before its hold commits: the run finds nothing and ends.
     const lostId = randomUUID();
     await expect(
-      holdSlot(platform.orm.em, holdRequest(calendar!.id, lostId, otherStart!), new Date(), {
+      holdSlot(platform.orm.em, holdRequest(calendarId, lostId, otherStart!), new Date(), {
         whileLocked: startUnderLock(lostId, async () => {
           await pause();
           throw new Error('the API died');
         }),
       }),
     ).rejects.toThrow('the API died');
-    const lostRun = platform.temporal.workflow.getHandle(bookingWorkflowId(lostId));
-    await lostRun.result();
-    expect(await lostRun.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
-    const [rows] = await platform.orm.em
-      .fork()
-      .execute<{ n: number }[]>('select count(*)::int as n from appointments where id = ?', [lostId]);
-    expect(rows!.n).toBe(0);
+    await expectRefusedAndNothingHeld(
+      platform.temporal.workflow.getHandle(bookingWorkflowId(lostId)),
+      lostId,
+    );
   });
 
   it('runs of earlier APIs (told by a signal): confirms a booking whose API died before telling, ends one never held', async () => {
     const { host, slug } = await hostAndCalendar();
     const [start] = await slots(slug, 1);
-    const [calendar] = await platform.orm.em
-      .fork()
-      .execute<{ id: string }[]>('select id from booking_calendars where slug = ?', [slug]);
+    const calendarId = await calendarIdOf(slug);
     const startRun = (bookingId: string) =>
       platform.temporal.workflow.start(bookingWorkflow, {
         workflowId: bookingWorkflowId(bookingId),
@@ -248,25 +263,12 @@ describe('booking races', () => {
     // Held, and the run never told: it reads the hold from the database and carries on.
     const heldId = randomUUID();
     const heldRun = await startRun(heldId);
-    const held = await holdSlot(platform.orm.em, holdRequest(calendar!.id, heldId, start!), new Date());
+    const held = await holdSlot(platform.orm.em, holdRequest(calendarId, heldId, start!), new Date());
     expect(held).toMatchObject({ held: true, start, hosts: [host.id] });
-    const confirmed = await eventually(
-      async () => {
-        const state = await heldRun.query(statusQuery);
-        return state.phase === 'confirmed' ? state : null;
-      },
-      { what: 'the untold run to confirm its booking' },
-    );
-    expect(confirmed).toMatchObject({ status: 'confirmed', invite: 'skipped' });
+    await expectConfirmed(heldRun);
 
     // Never held (the API died before its hold): the run waits its window out, finds nothing, ends.
     const lostId = randomUUID();
-    const lostRun = await startRun(lostId);
-    await lostRun.result();
-    expect(await lostRun.query(statusQuery)).toMatchObject({ status: 'refused', phase: 'done' });
-    const [rows] = await platform.orm.em
-      .fork()
-      .execute<{ n: number }[]>('select count(*)::int as n from appointments where id = ?', [lostId]);
-    expect(rows!.n).toBe(0);
+    await expectRefusedAndNothingHeld(await startRun(lostId), lostId);
   });
 });
