@@ -18,6 +18,9 @@ RUN npm install --omit=dev --no-audit --no-fund --loglevel=error \
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# glibc's allocator tuned as scripts/with-toolchain.sh does for `npm start`: memory freed after a
+# burst goes back to the system.
+ENV MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=1048576 MALLOC_MMAP_THRESHOLD_=1048576
 WORKDIR /app
 # Code and dependencies stay owned by root, so the process cannot rewrite them; only DATA_DIR (.data:
 # mail kept as .eml files when SMTP_URL is unset) is writable by the runtime user.

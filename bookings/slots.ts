@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BookingCalendarRow } from '../db/entities/booking.ts';
 import { AppError, validationFailed } from '../domain/errors.ts';
 import { computeSlots, isBookableStart } from '../scheduling/slots.ts';
-import { hostsOf, rulesOf } from './booking-calendars.ts';
+import { rulesOf } from './booking-calendars.ts';
 import { type HostAvailability, loadHostAvailability } from './busy-time.ts';
 
 /** The longest range one request may ask for. */
@@ -25,13 +25,12 @@ export async function bookableSlots(
   query: { from: Date; to: Date; timeZone?: string | undefined; now: Date },
 ): Promise<SlotsView> {
   const { from, to, now } = query;
-  const hosts = await hostsOf(em, calendar.id);
   if (to <= from) throw validationFailed([{ path: 'to', message: 'must be after from' }]);
   if (to.getTime() - from.getTime() > MAX_SLOT_RANGE_DAYS * 86_400_000)
     throw validationFailed([
       { path: 'to', message: `must be at most ${MAX_SLOT_RANGE_DAYS} days after from` },
     ]);
-  const availability = await loadHostAvailability(em, hosts, { from, to });
+  const availability = await loadHostAvailability(em, { bookingCalendarId: calendar.id }, { from, to });
   const slots = slotsOf(calendar, availability, { from, to, now });
   return {
     timeZone: query.timeZone ?? 'UTC',

@@ -77,7 +77,7 @@ export const configSchema = z
     PROVIDER_TIMEOUT_SECONDS: seconds.max(120).default(15),
     SYNC_HEARTBEAT_SECONDS: seconds.max(600).default(30),
     WORKFLOW_HISTORY_LIMIT: z.coerce.number().int().min(20).max(50_000).default(5000),
-    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(2000),
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(100),
     // Unset: deny in production, allow otherwise (providers/outbound/context.ts).
     OUTBOUND_PRIVATE_NETWORKS: optional(
       z
