@@ -135,7 +135,7 @@ export async function rescheduleBooking(
     ? await ctx.em.findOne(BookingCalendar, { id: appointment.bookingCalendarId })
     : null;
   if (calendar && beyondHorizon(calendar, start, now)) throw slotUnavailable();
-  const moved = await rescheduleRun(ctx.temporal, bookingId, start.toISOString());
+  const moved = await rescheduleRun(ctx.temporal, ctx.em, bookingId, start.toISOString());
   if (!moved.moved) throw new AppError(409, moved.code, moved.message);
   return bookingView(ctx, bookingId);
 }
@@ -152,7 +152,7 @@ export async function cancelBooking(
   if (appointment.status !== 'cancelled') {
     if (appointment.endAt.getTime() <= now.getTime())
       throw new AppError(409, 'invalid_state', 'This booking has already taken place.');
-    await cancelRun(ctx.temporal, bookingId, reason);
+    await cancelRun(ctx.temporal, ctx.em, bookingId, reason);
   }
   return bookingView(ctx, bookingId);
 }

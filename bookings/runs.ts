@@ -35,20 +35,45 @@ export async function startBookingRun(
   });
 }
 
+/**
+ * A booking's changes reach its run one at a time, across every API process: two changes whose
+ * handlers ran side by side in the run (each with its local activities) would not replay in the
+ * order they ran. The booking's change lock is held for the update's round trip.
+ */
+async function oneChangeAtATime<T>(
+  em: EntityManager,
+  bookingId: string,
+  change: () => Promise<T>,
+): Promise<T> {
+  return em.fork().transactional(async (tx) => {
+    await tx.execute(`set local idle_in_transaction_session_timeout = '${CHANGE_LOCK_TIMEOUT_MS}ms'`);
+    await tx.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`booking-change:${bookingId}`]);
+    return change();
+  });
+}
+
+/** Longer than any change takes in its run; a session that idles past it gives the lock up. */
+const CHANGE_LOCK_TIMEOUT_MS = 60_000;
+
 export function rescheduleRun(
   temporal: Client,
+  em: EntityManager,
   bookingId: string,
   start: string,
 ): Promise<RescheduleOutcome> {
-  return temporal.workflow
-    .getHandle(bookingWorkflowId(bookingId))
-    .executeUpdate(rescheduleUpdate, { args: [{ start }] });
+  return oneChangeAtATime(em, bookingId, () =>
+    temporal.workflow
+      .getHandle(bookingWorkflowId(bookingId))
+      .executeUpdate(rescheduleUpdate, { args: [{ start }] }),
+  );
 }
 
-export function cancelRun(temporal: Client, bookingId: string, reason: string | null) {
-  return temporal.workflow
-    .getHandle(bookingWorkflowId(bookingId))
-    .executeUpdate(cancelUpdate, { args: [{ reason }] });
+export function cancelRun(temporal: Client, em: EntityManager, bookingId: string, reason: string | null) {
+  return oneChangeAtATime(em, bookingId, () =>
+    temporal.workflow
+      .getHandle(bookingWorkflowId(bookingId))
+      .executeUpdate(cancelUpdate, { args: [{ reason }] }),
+  );
 }
 
 /**

@@ -7,9 +7,9 @@
  * workflow engine nothing, and their runs can leave the worker's cache.
  *
  * `calendar_connections.next_poll_at` is the schedule: the run sets it (and `poll_seconds`, its
- * interval) after each pass (finishSyncPass), the loop claims due rows with `for update skip locked` (so any number of workers
- * share the fleet, each poll claimed once) and moves it on. A claim is a lease: a worker that dies
- * mid-poll leaves the row due again after CLAIM_LEASE_SECONDS.
+ * interval) after each pass (finishSyncPass), the loop claims due rows with `for update skip
+ * locked` (so any number of workers share the fleet, each poll claimed once) and moves it on. A
+ * claim is a lease: a worker that dies mid-poll leaves the row due again after CLAIM_LEASE_SECONDS.
  */
 
 import type { EntityManager } from '@mikro-orm/postgresql';

@@ -147,6 +147,21 @@ export async function bookingWorkflow(input: {
   let held: Promise<HoldOutcome> | null = null;
   let cancelled = false;
   let inviteDirty = false;
+  // Current runs take one local step at a time: a change waits for the step in progress (the first
+  // task's hold → confirmed, or a later invite write), and the invite write for a change's steps.
+  // Two local activities in flight at once could finish in either order, and what follows each
+  // would then replay in an order other than the one recorded.
+  let stepping = oneTask;
+  const exclusively = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (!oneTask) return work();
+    await condition(() => !stepping);
+    stepping = true;
+    try {
+      return await work();
+    } finally {
+      stepping = false;
+    }
+  };
 
   setHandler(statusQuery, () => state);
   setHandler(retryInvitesSignal, () => {
@@ -161,28 +176,31 @@ export async function bookingWorkflow(input: {
   });
   setHandler(
     rescheduleUpdate,
-    async ({ start }) => {
-      const moved = await step.moveBooking(bookingId, start);
-      if (!moved.moved) return moved;
-      state.endsAt = moved.end;
-      inviteDirty = true;
-      await notify('rescheduled');
-      return moved;
-    },
+    ({ start }) =>
+      exclusively(async () => {
+        const moved = await step.moveBooking(bookingId, start);
+        if (!moved.moved) return moved;
+        state.endsAt = moved.end;
+        inviteDirty = true;
+        await notify('rescheduled');
+        return moved;
+      }),
     { validator: ({ start }) => assertInstant(start) },
   );
-  setHandler(cancelUpdate, async ({ reason }) => {
-    const result = await step.cancelBooking(bookingId, reason);
-    if (!cancelled && result.changed) {
+  setHandler(cancelUpdate, ({ reason }) =>
+    exclusively(async () => {
+      const result = await step.cancelBooking(bookingId, reason);
+      if (!cancelled && result.changed) {
+        cancelled = true;
+        inviteDirty = true;
+        await notify('cancelled');
+      }
       cancelled = true;
-      inviteDirty = true;
-      await notify('cancelled');
-    }
-    cancelled = true;
-    state.status = 'cancelled';
-    publish();
-    return { status: 'cancelled' };
-  });
+      state.status = 'cancelled';
+      publish();
+      return { status: 'cancelled' as const };
+    }),
+  );
 
   if (input.heldUnderLock) {
     // The API holds in the transaction that started this run: its outcome is in the database as
@@ -228,6 +246,7 @@ export async function bookingWorkflow(input: {
   }
   state.phase = 'confirmed';
   publish();
+  stepping = false;
 
   // Until the appointment is over: keep the invites in line with reschedules and cancellation.
   for (;;) {
@@ -236,8 +255,10 @@ export async function bookingWorkflow(input: {
     const waitFor = state.invite === 'pending' ? Math.min(untilEnd, INVITE_RETRY_MS) : untilEnd;
     if (waitFor > 0) await condition(() => inviteDirty, waitFor);
     if (inviteDirty || state.invite === 'pending') {
-      inviteDirty = false;
-      state.invite = await syncInvites();
+      state.invite = await exclusively(() => {
+        inviteDirty = false;
+        return syncInvites();
+      });
     }
     if (cancelled && !inviteDirty) break;
     if (Date.now() >= Date.parse(state.endsAt!) && !inviteDirty) break;

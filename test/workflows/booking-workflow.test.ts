@@ -2,10 +2,12 @@
  * The booking workflow as an operator sees it (status query, search attributes) and its replay:
  * a history recorded now and every booking history committed in test/workflows/histories (one per
  * shape the workflow has had) replay without non-determinism, so a change that breaks running
- * bookings fails here. `RECORD_HISTORIES=1` rewrites the current shape's file.
+ * bookings fails here; so do runs whose changes raced the first task and each other.
+ * `RECORD_HISTORIES=1` rewrites the current shape's file.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -24,25 +26,72 @@ beforeAll(async () => {
 });
 afterAll(() => platform?.stop());
 
+/** A host who is always free, a calendar of theirs, and its first few slots. */
+async function calendarWithSlots() {
+  const host = await platform.createUser({ timeZone: 'UTC' });
+  await platform.request('PUT', '/v1/me/schedule', {
+    token: host.token,
+    body: { timeZone: 'UTC', weekly: ALWAYS, overrides: [] },
+  });
+  const slug = `replay-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+  await platform.request('POST', '/v1/booking-calendars', {
+    token: host.token,
+    body: { slug, name: 'Replay', type: 'simple', hosts: [host.id], durationMinutes: 30 },
+  });
+  const from = new Date(Date.now() + 2 * 86_400_000);
+  const slots = (
+    await platform.request(
+      'GET',
+      `/v1/booking-calendars/${slug}/slots?from=${from.toISOString()}&to=${new Date(from.getTime() + 86_400_000).toISOString()}`,
+    )
+  ).body.slots as { start: string }[];
+  return { host, slug, slots };
+}
+
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+
+/** Every history replays against today's workflow code without non-determinism. */
+async function replay(histories: { workflowId: string; history: History }[]) {
+  const results = [];
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: inject('workflowBundlePath') } },
+    histories,
+  ))
+    results.push(result);
+  expect(results).toHaveLength(histories.length);
+  for (const result of results) expect(result.error, result.workflowId).toBeUndefined();
+}
+
 describe('booking workflow', () => {
+  it('replays as it ran when changes race the first task and each other', async () => {
+    const { host, slug, slots } = await calendarWithSlots();
+    const runs: WorkflowHandle[] = [];
+    for (let i = 0; i < 3; i++) {
+      const booked = await platform.request('POST', `/v1/booking-calendars/${slug}/bookings`, {
+        body: { start: slots[i * 4]!.start, attendee: { name: 'Racer', email: `racer${i}@example.com` } },
+      });
+      expect(booked.status).toBe(201);
+      // At once, before the booking is confirmed: a reschedule and a cancellation, side by side.
+      await Promise.allSettled([
+        platform.request('POST', `/v1/bookings/${booked.body.id}/reschedule`, {
+          token: host.token,
+          body: { start: slots[i * 4 + 2]!.start },
+        }),
+        platform.request('POST', `/v1/bookings/${booked.body.id}/cancel`, { token: host.token, body: {} }),
+      ]);
+      runs.push(platform.temporal.workflow.getHandle(booked.body.workflowId));
+    }
+    const histories = [];
+    for (const run of runs) {
+      await run.result();
+      expect(await run.query(statusQuery)).toMatchObject({ status: 'cancelled', phase: 'done' });
+      histories.push({ workflowId: run.workflowId, history: await run.fetchHistory() });
+    }
+    await replay(histories);
+  });
+
   it('is findable and readable by an operator, and replays deterministically', async () => {
-    const host = await platform.createUser({ timeZone: 'UTC' });
-    await platform.request('PUT', '/v1/me/schedule', {
-      token: host.token,
-      body: { timeZone: 'UTC', weekly: ALWAYS, overrides: [] },
-    });
-    const slug = `replay-${Date.now().toString(36)}`;
-    await platform.request('POST', '/v1/booking-calendars', {
-      token: host.token,
-      body: { slug, name: 'Replay', type: 'simple', hosts: [host.id], durationMinutes: 30 },
-    });
-    const from = new Date(Date.now() + 2 * 86_400_000);
-    const slots = (
-      await platform.request(
-        'GET',
-        `/v1/booking-calendars/${slug}/slots?from=${from.toISOString()}&to=${new Date(from.getTime() + 86_400_000).toISOString()}`,
-      )
-    ).body.slots as { start: string }[];
+    const { host, slug, slots } = await calendarWithSlots();
     const booked = await platform.request('POST', `/v1/booking-calendars/${slug}/bookings`, {
       body: { start: slots[0]!.start, attendee: { name: 'Replay Customer', email: 'replay@example.com' } },
     });
@@ -100,13 +149,6 @@ describe('booking workflow', () => {
         history: historyFromJSON(JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8'))),
       })),
     ];
-    const results = [];
-    for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
-      histories,
-    ))
-      results.push(result);
-    expect(results).toHaveLength(histories.length);
-    for (const result of results) expect(result.error, result.workflowId).toBeUndefined();
+    await replay(histories);
   });
 });
