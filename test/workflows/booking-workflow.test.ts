@@ -5,18 +5,17 @@
  * bookings fails here; so do runs whose changes raced the first task and each other.
  * `RECORD_HISTORIES=1` rewrites the current shape's file.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusQuery } from '../../workflows/booking.ts';
 import { CalbridgeStatus, CalbridgeUser } from '../../workflows/search-attributes.ts';
 import { ALWAYS } from '../bookings/support.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
+import { committedHistories, expectReplays, historiesDir } from './replay.ts';
 
-const historiesDir = path.join(import.meta.dirname, 'histories');
 /** The current shape; booking-hold-reschedule-cancel.json is from before e-mails went through the outbox. */
 const CURRENT = 'booking-one-task.json';
 
@@ -48,20 +47,6 @@ async function calendarWithSlots() {
   return { host, slug, slots };
 }
 
-type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
-
-/** Every history replays against today's workflow code without non-determinism. */
-async function replay(histories: { workflowId: string; history: History }[]) {
-  const results = [];
-  for await (const result of Worker.runReplayHistories(
-    { workflowBundle: { codePath: inject('workflowBundlePath') } },
-    histories,
-  ))
-    results.push(result);
-  expect(results).toHaveLength(histories.length);
-  for (const result of results) expect(result.error, result.workflowId).toBeUndefined();
-}
-
 describe('booking workflow', () => {
   it('replays as it ran when changes race the first task and each other', async () => {
     const { host, slug, slots } = await calendarWithSlots();
@@ -87,7 +72,7 @@ describe('booking workflow', () => {
       expect(await run.query(statusQuery)).toMatchObject({ status: 'cancelled', phase: 'done' });
       histories.push({ workflowId: run.workflowId, history: await run.fetchHistory() });
     }
-    await replay(histories);
+    await expectReplays(histories);
   });
 
   it('is findable and readable by an operator, and replays deterministically', async () => {
@@ -140,15 +125,9 @@ describe('booking workflow', () => {
     ).toEqual([{ n: 6 }]);
     if (process.env.RECORD_HISTORIES) writeFileSync(path.join(historiesDir, CURRENT), recorded);
 
-    const committed = readdirSync(historiesDir).filter((f) => f.startsWith('booking-'));
-    expect(committed).toContain(CURRENT);
-    const histories = [
-      { workflowId: booked.body.workflowId as string, history },
-      ...committed.map((file) => ({
-        workflowId: file,
-        history: historyFromJSON(JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8'))),
-      })),
-    ];
-    await replay(histories);
+    const committed = committedHistories((file) => file.startsWith('booking-'));
+    expect(committed.map((c) => c.workflowId)).toContain(CURRENT);
+    const histories = [{ workflowId: booked.body.workflowId as string, history }, ...committed];
+    await expectReplays(histories);
   });
 });

@@ -3,19 +3,18 @@
  * that breaks running workflows fails CI), continue-as-new that keeps the connection working, and
  * the operator's view (search attributes and the status query).
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusQuery } from '../../workflows/connection.ts';
 import { CalbridgeStatus, CalbridgeUser } from '../../workflows/search-attributes.ts';
 import { eventually, type Platform, startPlatform } from '../harness/platform.ts';
 import { asFeed, calendarScenario } from '../support/calendar-scenario.ts';
 import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
+import { committedHistories, expectReplays, historiesDir } from './replay.ts';
 
-const historiesDir = path.join(import.meta.dirname, 'histories');
 /** The current shape of a run, which `RECORD_HISTORIES=1` records; older shapes stay and must replay. */
 const CURRENT = 'ics-link-save-sync-remove-watched.json';
 let platform: Platform;
@@ -126,22 +125,8 @@ describe('connection workflow', () => {
       writeFileSync(path.join(historiesDir, CURRENT), historyToJSON(history));
     }
 
-    const recorded = readdirSync(historiesDir)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => ({
-        workflowId: f,
-        history: historyFromJSON(JSON.parse(readFileSync(path.join(historiesDir, f), 'utf8'))),
-      }));
-    const histories = [{ workflowId: connection.workflowId, history }, ...recorded];
-    const results = [];
-    for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: inject('workflowBundlePath') } },
-      histories,
-    )) {
-      results.push(result);
-    }
-    expect(results).toHaveLength(histories.length);
-    for (const result of results) expect(result.error, result.workflowId).toBeUndefined();
+    const recorded = committedHistories(() => true);
+    await expectReplays([{ workflowId: connection.workflowId, history }, ...recorded]);
     expect(recorded.length, 'committed histories in test/workflows/histories').toBeGreaterThan(0);
   });
 });
