@@ -9,7 +9,7 @@
  * `calendar_connections.next_poll_at` is the schedule: the run sets it (and `poll_seconds`, its
  * interval) after each pass (finishSyncPass), the loop claims due rows with `for update skip
  * locked` (so any number of workers share the fleet, each poll claimed once) and moves it on. A
- * claim is a lease: a worker that dies mid-poll leaves the row due again after CLAIM_LEASE_SECONDS.
+ * claim is a lease: a worker that dies mid-poll leaves the row due again after `claimLeaseSeconds`.
  */
 
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -24,8 +24,12 @@ import { providerChangedSignal } from '../workflows/connection.ts';
 import { pollUnchanged } from './quick-poll.ts';
 import { signalConnectionRun } from './runs.ts';
 
-/** Longer than any provider request may take (PROVIDER_TIMEOUT_SECONDS is at most 120). */
-export const CLAIM_LEASE_SECONDS = 300;
+/**
+ * How long a claimed poll stays claimed: longer than the poll may take (its one request is bounded
+ * by PROVIDER_TIMEOUT_SECONDS; the database work is quick), short enough that a poll whose worker
+ * died is taken up soon by another.
+ */
+export const claimLeaseSeconds = (config: Config) => 2 * config.PROVIDER_TIMEOUT_SECONDS + 5;
 /** A run in any other status waits for its user (selection, reconnect) or is going away. */
 const POLLED_STATUSES: ConnectionStatus[] = ['active', 'importing', 'error'];
 
@@ -39,7 +43,11 @@ export interface DuePoll {
 }
 
 /** Claims up to `limit` due polls, oldest first, skipping rows another worker is claiming. */
-export async function claimDuePolls(em: EntityManager, limit: number): Promise<DuePoll[]> {
+export async function claimDuePolls(
+  em: EntityManager,
+  limit: number,
+  leaseSeconds: number,
+): Promise<DuePoll[]> {
   return em.execute<DuePoll[]>(
     `update calendar_connections c set next_poll_at = now() + make_interval(secs => ?::int)
       where c.id in (select id from calendar_connections
@@ -47,7 +55,7 @@ export async function claimDuePolls(em: EntityManager, limit: number): Promise<D
                       order by next_poll_at limit ? for update skip locked)
       returning c.id, c.user_id as "userId", c.provider, c.status, c.workflow_id as "workflowId",
                 coalesce(c.poll_seconds, ?::int) as "pollSeconds"`,
-    [CLAIM_LEASE_SECONDS, pgArray(POLLED_STATUSES), limit, CLAIM_LEASE_SECONDS],
+    [leaseSeconds, pgArray(POLLED_STATUSES), limit, leaseSeconds],
   );
 }
 
@@ -121,7 +129,7 @@ export function startPollLoop(deps: WatchedPollDeps, { idleMs = 1000 } = {}): Po
       let claimed: DuePoll[] = [];
       if (free > 0) {
         try {
-          claimed = await claimDuePolls(orm.em.fork(), free);
+          claimed = await claimDuePolls(orm.em.fork(), free, claimLeaseSeconds(config));
         } catch (error) {
           logger.warn({ err: (error as Error).message }, 'watched polls: claiming failed');
         }

@@ -4,16 +4,19 @@
  * history; due polls are claimed once across any number of concurrent claimers, and only for
  * connections that are syncing.
  *
- * Each suite here has a database of its own: every platform's poll loop claims whatever is due in
- * the database it sees.
+ * A poll whose worker is SIGKILLed mid-request is left alone for its lease, then taken up by
+ * another worker process. Each suite here has a database of its own: every platform's poll loop
+ * claims whatever is due in the database it sees.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CLAIM_LEASE_SECONDS, claimDuePolls } from '../../connections/watched-polls.ts';
+import { claimDuePolls, claimLeaseSeconds } from '../../connections/watched-polls.ts';
 import { loadConfig } from '../../platform/config.ts';
 import { statusQuery } from '../../workflows/connection.ts';
 import { eventually, type Platform, startPlatform, testEnv } from '../harness/platform.ts';
+import { startWorkerProcess } from '../harness/worker-process.ts';
 import { generateIcsFeed } from '../support/generate-ics.ts';
 import { type IcsServer, startIcsServer } from '../support/ics-server.ts';
 import { type ScratchDatabase, scratchDatabase } from '../support/scratch-database.ts';
@@ -110,6 +113,7 @@ describe('watched polls through a running platform', () => {
 describe('claiming due polls', () => {
   let db: ScratchDatabase;
   const config = loadConfig(testEnv(), { generateSecrets: false });
+  const lease = claimLeaseSeconds(config);
   beforeAll(async () => {
     db = await scratchDatabase(inject('databaseUrl'), 'calbridge_claims');
   });
@@ -162,7 +166,7 @@ describe('claiming due polls', () => {
       Array.from({ length: 8 }, async () => {
         const mine: string[] = [];
         for (;;) {
-          const batch = await claimDuePolls(db.orm.em.fork(), 3);
+          const batch = await claimDuePolls(db.orm.em.fork(), 3, lease);
           if (batch.length === 0) return mine;
           expect(batch.every((b) => b.pollSeconds === 900 && b.workflowId === `connection/${b.id}`)).toBe(
             true,
@@ -179,9 +183,85 @@ describe('claiming due polls', () => {
     // Each claim is a lease: the poll is due again only if its claimer never finishes it.
     const leased = await nextPollAt(due);
     for (const at of leased.values()) {
-      expect(at).toBeGreaterThan(Date.now() + (CLAIM_LEASE_SECONDS - 30) * 1000);
+      expect(at).toBeGreaterThan(Date.now() + (lease - 10) * 1000);
     }
     expect(await nextPollAt(waiting)).toEqual(before);
-    expect(await claimDuePolls(db.orm.em.fork(), 100)).toEqual([]);
+    expect(await claimDuePolls(db.orm.em.fork(), 100, lease)).toEqual([]);
+  });
+});
+
+describe('a poll whose worker is killed', () => {
+  let db: ScratchDatabase;
+  let platform: Platform;
+  const workers: ChildProcess[] = [];
+  beforeAll(async () => {
+    db = await scratchDatabase(inject('databaseUrl'), 'calbridge_poll_crash');
+    // Polls every second; a claim is leased for 2 × 3 + 5 = 11 s.
+    platform = await startPlatform({
+      worker: false,
+      env: { DATABASE_URL: db.url, ICS_POLL_SECONDS: '1', PROVIDER_TIMEOUT_SECONDS: '3' },
+    });
+  });
+  afterAll(async () => {
+    for (const w of workers) w.kill('SIGKILL');
+    await platform?.stop();
+    await db?.drop();
+  });
+
+  it('is left alone while its lease runs, then taken up by another worker, which imports the change', async () => {
+    const lease = claimLeaseSeconds(platform.config);
+    const feedPath = `/crash-${randomUUID()}.ics`;
+    const start = new Date();
+    feeds.setFeed(feedPath, generateIcsFeed(3, { start, seed: 21 }));
+    const first = await startWorkerProcess(platform.env, workers);
+    const user = await platform.createUser();
+    const created = await platform.request('POST', '/v1/connections', {
+      token: user.token,
+      body: { provider: 'ics', url: feeds.url(feedPath) },
+    });
+    await platform.request('PUT', `/v1/connections/${created.body.id}/calendars`, {
+      token: user.token,
+      body: { calendars: [{ id: created.body.calendars[0].id, importForAvailability: true }] },
+    });
+    const handle = platform.temporal.workflow.getHandle(created.body.workflowId);
+    const imported = await eventually(
+      async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'idle' && s.calendars[0]?.outcome === 'synced' ? s : null;
+      },
+      { what: 'the first import', timeoutMs: 30_000 },
+    );
+
+    // The feed now hangs: the first worker's next poll waits on it, and the worker dies meanwhile.
+    feeds.setFeed(feedPath, generateIcsFeed(3, { start, seed: 21 }), { delayMs: 60_000 });
+    const toFeed = () => feeds.requests.filter((r) => r.path === feedPath).length;
+    const before = toFeed();
+    await eventually(async () => toFeed() > before, { what: 'a poll in flight', intervalMs: 50 });
+    first.kill('SIGKILL');
+    const killedAt = Date.now();
+    const [claimed] = await db.orm.em
+      .fork()
+      .execute<{ next_poll_at: Date }[]>('select next_poll_at from calendar_connections where id = ?', [
+        created.body.id,
+      ]);
+    expect(new Date(claimed!.next_poll_at).getTime()).toBeGreaterThan(killedAt + (lease - 3) * 1000);
+
+    // The feed changes and answers again; a second worker starts at once but leaves the leased poll.
+    feeds.setFeed(feedPath, generateIcsFeed(5, { start, seed: 22 }));
+    await startWorkerProcess(platform.env, workers);
+    const inFlight = toFeed();
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + (lease - 3) * 1000 - Date.now())));
+    expect(toFeed()).toBe(inFlight);
+
+    // Past the lease it polls, finds the change and wakes the run, which imports it.
+    const changed = await eventually(
+      async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'idle' && s.passes > imported.passes ? s : null;
+      },
+      { what: 'the change to be imported by the second worker', timeoutMs: 60_000 },
+    );
+    expect(toFeed()).toBeGreaterThan(inFlight);
+    expect(changed.calendars[0]?.eventCount).not.toBe(imported.calendars[0]?.eventCount);
   });
 });
