@@ -73,8 +73,11 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
     return feed;
   };
 
-  async function fetchFeed(conditional: { etag: string | null; lastModified: string | null } | null) {
-    return fetchIcs(getFeed(), ctx, conditional);
+  async function fetchFeed(
+    conditional: { etag: string | null; lastModified: string | null } | null,
+    options: { readBody?: boolean } = {},
+  ) {
+    return fetchIcs(getFeed(), ctx, conditional, options);
   }
 
   const readOnly = async (): Promise<never> => {
@@ -113,7 +116,8 @@ export function createIcsProvider(conn: ProviderConnection, ctx: ProviderContext
       if (calendar.externalId !== FEED_CALENDAR_ID) return null;
       const { previous, listed, conditional } = validatorsFor(cursor, window);
       if (!conditional || (!conditional.etag && !conditional.lastModified)) return null;
-      const result = await fetchFeed(conditional);
+      // Only a 304 matters here: a changed feed is downloaded by the import that follows, not twice.
+      const result = await fetchFeed(conditional, { readBody: false });
       if (result.kind !== 'notModified') return null;
       return cursorAfterNotModified(result, previous, listed, new Date().toISOString());
     },
@@ -215,6 +219,7 @@ async function fetchIcs(
   feed: Feed,
   ctx: ProviderContext,
   conditional: { etag: string | null; lastModified: string | null } | null,
+  { readBody = true }: { readBody?: boolean } = {},
 ): Promise<FetchResult> {
   const headers: Record<string, string> = {
     'User-Agent': ctx.userAgent,
@@ -232,6 +237,7 @@ async function fetchIcs(
     authorization: feed.authorization,
     maxBodyBytes: outbound.maxFeedBytes,
     timeoutMs: ctx.requestTimeoutMs,
+    readBody,
   });
   const validators = {
     etag: response.headers.get('etag'),

@@ -26,6 +26,11 @@ export interface OutboundRequest {
   authorization?: string | null;
   /** Cap on the decompressed body of a 2xx answer; other answers are cut there silently. */
   maxBodyBytes: number;
+  /**
+   * False: the status and headers are all the caller wants (e.g. "is it still 304?"), so a body is
+   * not downloaded at all; the connection is closed instead. Default true.
+   */
+  readBody?: boolean;
   /** For the whole exchange: every hop and the body. */
   timeoutMs: number;
 }
@@ -103,6 +108,7 @@ export class OutboundClient {
       const ok = status >= 200 && status < 300;
       let bytes: Buffer = Buffer.alloc(0);
       if (method === 'HEAD' || NO_BODY_STATUSES.has(status)) response.resume();
+      else if (init.readBody === false) response.destroy();
       else {
         try {
           bytes = await readBody(

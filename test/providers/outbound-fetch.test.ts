@@ -247,6 +247,23 @@ describe('bounded bodies', () => {
     expect(sent).toBeLessThan(16 * 1024 * 1024);
   });
 
+  it('downloads no body when the caller wants only the status (readBody: false)', async () => {
+    allowed.handle = (_path, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/calendar', ETag: '"v2"' });
+      // An endless feed: reading it would hit the cap (an error), not answer.
+      const pump = () => {
+        while (!res.destroyed) if (!res.write(line)) return void res.once('drain', pump);
+      };
+      pump();
+    };
+    const started = Date.now();
+    const response = await get(client('allow'), allowed.url, { maxBodyBytes: cap, readBody: false });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBe('"v2"');
+    expect(response.body.length).toBe(0);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('keeps only the start of an error page, and refuses a body that does not decompress', async () => {
     allowed.handle = (_path, res) => res.writeHead(500).end(Buffer.alloc(cap * 4, 'e'));
     const page = await get(client('allow'), allowed.url, { maxBodyBytes: cap });
