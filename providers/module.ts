@@ -33,8 +33,8 @@ export interface ProviderModule<Body extends z.ZodObject = z.ZodObject> {
   create(connection: ProviderConnection, context: ProviderContext): CalendarProvider;
   pollSeconds(config: Config): number;
   /**
-   * Its adapters answer `unchangedSince` without credentials to refresh, so a poll can first ask
-   * that in one quick local activity and import only when something changed.
+   * Its adapters answer `unchangedSince` without credentials to refresh, so the worker's poll loop
+   * (connections/watched-polls.ts) asks that and wakes the connection's run only on a change.
    */
   conditionalPoll?: boolean;
 }

@@ -393,9 +393,10 @@ export async function connectionWorkflow(input: ConnectionWorkflowInput): Promis
     // An unchanged poll already recorded itself.
     state.status =
       unchangedStatus ??
-      (await (watched
-        ? localDb.finishSyncPass(connectionId, { nextPollSeconds: snapshot.pollSeconds })
-        : quickDb().finishSyncPass(connectionId)));
+      (await quickDb().finishSyncPass(
+        connectionId,
+        watched ? { nextPollSeconds: snapshot.pollSeconds } : {},
+      ));
     publishStatus();
     if (snapshot.push && pushAndReconcile()) await maintainPush();
 
